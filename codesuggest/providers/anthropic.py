@@ -1,0 +1,125 @@
+"""Anthropic's Messages API, for generation and chat (completion works through an instruction)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from typing import Any
+
+from .base import (
+    Candidate,
+    ChatMessage,
+    CompletionRequest,
+    HttpClient,
+    ProviderConfig,
+    join_url,
+    parse_json_event,
+    stop_sequences,
+)
+
+PUBLIC_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+DEFAULT_MODEL = "claude-sonnet-4-5"
+
+FIM_SYSTEM_PROMPT = (
+    "You are a code completion engine. The user sends a file with the cursor marked as "
+    "<CURSOR>. Reply with only the code to insert at the cursor: no explanation, no Markdown, "
+    "no repetition of the code before or after the cursor. Reply with nothing if nothing fits."
+)
+# Models sometimes wrap the insertion in a fence despite the instruction.
+FENCE = re.compile(r"\A```[\w+-]*\n(.*?)\n?```\s*\Z", re.DOTALL)
+
+
+class AnthropicProvider:
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        headers = {"anthropic-version": API_VERSION}
+        if config.api_key:
+            headers["x-api-key"] = config.api_key
+        self.http = HttpClient(config, headers)
+        self.url = join_url(config.base_url, PUBLIC_URL, "messages")
+
+    def complete(self, request: CompletionRequest) -> list[Candidate]:
+        # The Messages API has no `n`: each candidate is its own call.
+        answers = [
+            self._message(self._fim_body(request)) for _ in range(max(1, request.candidates))
+        ]
+        return [Candidate(_unfenced(a.text), a.finish_reason) for a in answers]
+
+    def stream_complete(self, request: CompletionRequest) -> Iterator[str]:
+        yield from self._stream({**self._fim_body(request), "stream": True})
+
+    def chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+    ) -> Candidate:
+        return self._message(self._chat_body(messages, max_tokens, temperature))
+
+    def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+    ) -> Iterator[str]:
+        yield from self._stream(
+            {**self._chat_body(messages, max_tokens, temperature), "stream": True}
+        )
+
+    def _chat_body(
+        self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float
+    ) -> dict[str, Any]:
+        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        body: dict[str, Any] = {
+            "model": self.config.model or DEFAULT_MODEL,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "messages": [
+                {"role": m.role, "content": m.content} for m in messages if m.role != "system"
+            ],
+        }
+        if system:
+            body["system"] = system
+        return body
+
+    def _fim_body(self, request: CompletionRequest) -> dict[str, Any]:
+        about = f"File: {request.file_name or 'unknown'}; language: {request.language or 'unknown'}"
+        message = ChatMessage("user", f"{about}\n\n{request.prefix}<CURSOR>{request.suffix}")
+        body = self._chat_body(
+            [ChatMessage("system", FIM_SYSTEM_PROMPT), message],
+            request.max_tokens,
+            request.temperature,
+        )
+        # The API refuses whitespace-only stop sequences such as "\n\n".
+        stops = [stop for stop in stop_sequences(request.stop) if stop.strip()]
+        optional = {"stop_sequences": stops or None, "top_p": request.top_p, "top_k": request.top_k}
+        body.update({key: value for key, value in optional.items() if value is not None})
+        return body
+
+    def _message(self, body: dict[str, Any]) -> Candidate:
+        data = self.http.post_json(self.url, body)
+        try:
+            text = "".join(
+                block["text"] for block in data["content"] if block.get("type") == "text"
+            )
+        except (KeyError, TypeError, AttributeError):
+            raise self.http.error("sent an unexpected response") from None
+        return Candidate(text=text, finish_reason=_finish(data.get("stop_reason")))
+
+    def _stream(self, body: dict[str, Any]) -> Iterator[str]:
+        with closing(self.http.stream_sse(self.url, body)) as events:
+            for name, data in events:
+                if name == "message_stop":
+                    return
+                event = parse_json_event(self.http, data)
+                if name == "error" or event.get("type") == "error":
+                    raise self.http.error("reported an error in the stream")
+                if name == "content_block_delta":
+                    text = (event.get("delta") or {}).get("text")
+                    if text:
+                        yield text
+
+
+def _finish(stop_reason: str | None) -> str:
+    return "length" if stop_reason == "max_tokens" else "stop"
+
+
+def _unfenced(text: str) -> str:
+    match = FENCE.match(text.strip())
+    return match.group(1) if match else text

@@ -1,0 +1,241 @@
+"""The provider interface: request/response types, errors, and the shared HTTP client.
+
+Nothing here imports Django: configuration arrives as a `ProviderConfig`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+
+T = TypeVar("T")
+
+# Statuses worth a second try: the server is overloaded or restarting.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A completion is interactive: a server asking us to wait longer than this is treated as down.
+MAX_RETRY_AFTER = 2.0
+# Gunicorn's gevent workers keep hundreds of upstream calls in flight through one session.
+POOL_MAXSIZE = 256
+
+
+class ProviderError(Exception):
+    """The model provider failed. `str(exc)` is safe to show: no key, no URL with secrets."""
+
+    status = 503
+
+
+class ProviderTimeout(ProviderError):
+    status = 504
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    provider: str
+    model: str = ""
+    base_url: str = ""
+    api_key: str = field(default="", repr=False)
+    timeout: float = 30.0
+    fim_template: str = ""
+    vertex_project: str = ""
+    vertex_location: str = "us-central1"
+    vertex_endpoint: str = ""
+    local_data_dir: str = ""
+    local_min_confidence: float | None = None
+    # Transient failures (connection refused, 429, 5xx) are retried this many times,
+    # waiting retry_backoff * 2**attempt seconds (or a short Retry-After) in between.
+    max_retries: int = 2
+    retry_backoff: float = 0.25
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    prefix: str
+    suffix: str
+    file_name: str = ""
+    language: str = ""
+    project_key: str | None = None
+    max_tokens: int = 64
+    temperature: float = 0.2
+    top_p: float | None = None
+    top_k: int | None = None
+    candidates: int = 1
+    stop: tuple[str, ...] = ()
+    multiline: bool = False
+    seed: int | None = None
+    logprobs: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    finish_reason: str = "stop"
+    score: float | None = None
+    safety_attributes: dict = field(default_factory=dict)
+    citation_metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    content: str
+
+
+class Provider(Protocol):
+    def complete(self, request: CompletionRequest) -> list[Candidate]: ...
+
+    def stream_complete(self, request: CompletionRequest) -> Iterator[str]: ...
+
+    def chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+    ) -> Candidate: ...
+
+    def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+    ) -> Iterator[str]: ...
+
+
+class RetryableError(Exception):
+    """Raised by one attempt when trying again may succeed; carries the error to raise if not."""
+
+    def __init__(self, error: ProviderError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def with_retries(attempt: Callable[[], T], *, retries: int, backoff: float) -> T:
+    """Run `attempt`, retrying it on `RetryableError` at most `retries` times."""
+    for number in range(retries + 1):
+        try:
+            return attempt()
+        except RetryableError as exc:
+            wait = exc.retry_after if exc.retry_after is not None else backoff * 2**number
+            if number == retries or wait > MAX_RETRY_AFTER:
+                raise exc.error from None
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header; None when absent or an HTTP date (not worth parsing)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def stop_sequences(*groups: Sequence[str]) -> list[str]:
+    """Merge stop sequences, dropping duplicates and keeping the first occurrence's order."""
+    return list(dict.fromkeys(stop for group in groups for stop in group if stop))
+
+
+class HttpClient:
+    """JSON over HTTP for one provider instance: one pooled session, timeouts, safe errors."""
+
+    def __init__(self, config: ProviderConfig, default_headers: dict[str, str]) -> None:
+        self.name = config.provider
+        self.timeout = config.timeout
+        self.retries = config.max_retries
+        self.backoff = config.retry_backoff
+        self.session = requests.Session()
+        # Retries are ours (they must not retry a timed-out completion); urllib3's stay off.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update(default_headers)
+
+    def error(self, message: str) -> ProviderError:
+        return ProviderError(f"The {self.name} model server {message}")
+
+    def timeout_error(self) -> ProviderTimeout:
+        return ProviderTimeout(f"The {self.name} model server timed out after {self.timeout:g}s")
+
+    def post_json(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self._post(url, body, stream=False)
+        try:
+            data = response.json()
+        except ValueError:
+            raise self.error("sent a response that is not JSON") from None
+        if not isinstance(data, dict):
+            raise self.error("sent an unexpected response")
+        return data
+
+    def stream_sse(self, url: str, body: dict[str, Any]) -> Iterator[tuple[str, str]]:
+        """Yield (event, data) pairs of a Server-Sent Events response.
+
+        A generator: closing it closes the upstream response, so an abandoned stream frees
+        the model server at once.
+        """
+        response = self._post(url, body, stream=True)
+        try:
+            yield from self._sse_events(response)
+        except requests.Timeout:
+            raise self.timeout_error() from None
+        except requests.RequestException:
+            raise self.error("broke off the stream") from None
+        finally:
+            response.close()
+
+    @staticmethod
+    def _sse_events(response: requests.Response) -> Iterator[tuple[str, str]]:
+        event, data = "", []
+        for raw in response.iter_lines(decode_unicode=False):
+            line = raw.decode("utf-8", errors="replace")
+            if not line:
+                if data:
+                    yield event or "message", "\n".join(data)
+                event, data = "", []
+            elif line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+        if data:
+            yield event or "message", "\n".join(data)
+
+    def _post(self, url: str, body: dict[str, Any], *, stream: bool) -> requests.Response:
+        def attempt() -> requests.Response:
+            try:
+                response = self.session.post(url, json=body, timeout=self.timeout, stream=stream)
+            except requests.Timeout:
+                # A read timeout is not retried: the caller's latency budget is already spent.
+                raise self.timeout_error() from None
+            except requests.ConnectionError:
+                raise RetryableError(self.error("could not be reached")) from None
+            except requests.RequestException:
+                raise self.error("could not be called") from None
+            if response.status_code < 400:
+                return response
+            response.close()
+            error = self.error(f"answered {response.status_code}")
+            if response.status_code in TRANSIENT_STATUSES:
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                raise RetryableError(error, retry_after)
+            raise error
+
+        return with_retries(attempt, retries=self.retries, backoff=self.backoff)
+
+
+def parse_json_event(client: HttpClient, data: str) -> dict[str, Any]:
+    """Decode one SSE data payload, failing like any other bad answer."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise client.error("sent a stream event that is not JSON") from None
+    if not isinstance(value, dict):
+        raise client.error("sent an unexpected stream event")
+    return value
+
+
+def join_url(base_url: str, default: str, path: str) -> str:
+    """`base_url` (or `default`) + `path`, whether or not the base already ends with `/v1`."""
+    base = (base_url or default).rstrip("/").removesuffix("/v1")
+    return f"{base}/v1/{path.lstrip('/')}"

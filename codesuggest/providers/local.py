@@ -1,0 +1,67 @@
+"""The built-in engine: no network, no model weights (the embedded default)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .base import Candidate, ChatMessage, CompletionRequest, ProviderConfig, ProviderError
+
+
+class LocalProvider:
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._engine: Any = None
+
+    def complete(self, request: CompletionRequest) -> list[Candidate]:
+        suggestions = self._local_engine().complete(
+            prefix=request.prefix,
+            suffix=request.suffix,
+            language=request.language,
+            project_key=request.project_key,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            stop=request.stop,
+            multiline=request.multiline,
+            candidates=request.candidates,
+            seed=request.seed,
+            min_confidence=self.config.local_min_confidence,
+        )
+        return [
+            Candidate(text=s.text, finish_reason=s.finish_reason, score=s.confidence)
+            for s in suggestions
+        ]
+
+    def stream_complete(self, request: CompletionRequest) -> Iterator[str]:
+        candidates = self.complete(request)
+        if candidates and candidates[0].text:
+            yield candidates[0].text
+
+    def chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+    ) -> Candidate:
+        question = next((m.content for m in reversed(messages) if m.role == "user"), "")
+        answer = self._local_engine().answer_question(
+            question=question, project_key=None, documents=[]
+        )
+        return Candidate(text=answer)
+
+    def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+    ) -> Iterator[str]:
+        answer = self.chat(messages, max_tokens=max_tokens, temperature=temperature).text
+        if answer:
+            yield answer
+
+    def _local_engine(self) -> Any:
+        # Imported on first use: the engine lives in the completions app and loads its corpus.
+        with self._lock:
+            if self._engine is None:
+                try:
+                    from completions.local_engine import LocalEngine
+                except ImportError:
+                    raise ProviderError("The local completion engine is not installed") from None
+                self._engine = LocalEngine(self.config.local_data_dir)
+            return self._engine

@@ -1,0 +1,134 @@
+"""Any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LM Studio, TGI, LiteLLM, OpenAI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
+from typing import Any
+
+from .base import (
+    Candidate,
+    ChatMessage,
+    CompletionRequest,
+    HttpClient,
+    ProviderConfig,
+    join_url,
+    parse_json_event,
+    stop_sequences,
+)
+from .fim import template_for
+
+PUBLIC_URL = "https://api.openai.com"
+# Used when no model is configured; self-hosted servers are expected to name theirs.
+DEFAULT_COMPLETION_MODEL = "gpt-3.5-turbo-instruct"
+DEFAULT_CHAT_MODEL = "gpt-4o-mini"
+
+
+class OpenAIProvider:
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+        self.http = HttpClient(config, headers)
+        self.template = template_for(config.model, config.fim_template)
+
+    def complete(self, request: CompletionRequest) -> list[Candidate]:
+        data = self.http.post_json(self._url("completions"), self._completion_body(request))
+        try:
+            choices = sorted(data["choices"], key=lambda choice: choice.get("index", 0))
+            return [
+                Candidate(text=choice["text"] or "", finish_reason=_finish(choice))
+                for choice in choices
+            ]
+        except (KeyError, TypeError, AttributeError):
+            raise self.http.error("sent an unexpected response") from None
+
+    def stream_complete(self, request: CompletionRequest) -> Iterator[str]:
+        body = {**self._completion_body(request), "n": 1, "stream": True}
+        yield from self._stream(self._url("completions"), body, lambda choice: choice.get("text"))
+
+    def chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+    ) -> Candidate:
+        body = self._chat_body(messages, max_tokens, temperature)
+        data = self.http.post_json(self._url("chat/completions"), body)
+        try:
+            choice = data["choices"][0]
+            return Candidate(text=choice["message"]["content"] or "", finish_reason=_finish(choice))
+        except (KeyError, IndexError, TypeError):
+            raise self.http.error("sent an unexpected response") from None
+
+    def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+    ) -> Iterator[str]:
+        body = {**self._chat_body(messages, max_tokens, temperature), "stream": True}
+        yield from self._stream(
+            self._url("chat/completions"),
+            body,
+            lambda choice: choice.get("delta", {}).get("content"),
+        )
+
+    def _url(self, path: str) -> str:
+        return join_url(self.config.base_url, PUBLIC_URL, path)
+
+    def _completion_body(self, request: CompletionRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.config.model or DEFAULT_COMPLETION_MODEL,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "n": request.candidates,
+            "stream": False,
+        }
+        if self.template is None:
+            body["prompt"] = request.prefix
+            body["suffix"] = request.suffix
+            stops = stop_sequences(request.stop)
+        else:
+            body["prompt"] = self.template.render(request)
+            stops = stop_sequences(request.stop, self.template.stops_for(request))
+        optional = {
+            "stop": stops or None,
+            "top_p": request.top_p,
+            "top_k": request.top_k,
+            "seed": request.seed,
+            "logprobs": request.logprobs,
+            "presence_penalty": request.presence_penalty,
+            "frequency_penalty": request.frequency_penalty,
+            "echo": True if request.echo else None,
+        }
+        # Unset knobs stay off the wire: strict servers (OpenAI itself) reject unknown ones.
+        body.update({key: value for key, value in optional.items() if value is not None})
+        return body
+
+    def _chat_body(
+        self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float
+    ) -> dict[str, Any]:
+        return {
+            "model": self.config.model or DEFAULT_CHAT_MODEL,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": False,
+        }
+
+    def _stream(
+        self, url: str, body: dict[str, Any], text_of: Callable[[dict], str | None]
+    ) -> Iterator[str]:
+        with closing(self.http.stream_sse(url, body)) as events:
+            for _, data in events:
+                if data.strip() == "[DONE]":
+                    return
+                event = parse_json_event(self.http, data)
+                if "error" in event:
+                    raise self.http.error("reported an error in the stream")
+                for choice in event.get("choices") or ():
+                    text = text_of(choice)
+                    if text:
+                        yield text
+
+
+def _delta_content(choice: dict[str, Any]) -> str | None:
+    return (choice.get("delta") or {}).get("content")
+
+
+def _finish(choice: dict[str, Any]) -> str:
+    return "length" if choice.get("finish_reason") == "length" else "stop"

@@ -1,0 +1,40 @@
+"""The one place that maps a provider name to its implementation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from .anthropic import AnthropicProvider
+from .base import Provider, ProviderConfig
+from .local import LocalProvider
+from .openai import OpenAIProvider
+from .vertex import VertexProvider
+
+PROVIDERS: dict[str, Callable[[ProviderConfig], Provider]] = {
+    "local": LocalProvider,
+    "vertex": VertexProvider,
+    "openai": OpenAIProvider,
+    "anthropic": AnthropicProvider,
+}
+PROVIDER_NAMES: tuple[str, ...] = tuple(PROVIDERS)
+
+_instances: dict[ProviderConfig, Provider] = {}
+_lock = threading.Lock()
+
+
+def provider_for(config: ProviderConfig) -> Provider:
+    """The provider for `config`, built once per distinct config so its connection pool is
+    reused by every request. Raises ValueError for an unknown provider name."""
+    try:
+        factory = PROVIDERS[config.provider]
+    except KeyError:
+        raise ValueError(
+            f"Unknown model provider {config.provider!r}; expected one of "
+            f"{', '.join(PROVIDER_NAMES)}"
+        ) from None
+    with _lock:
+        provider = _instances.get(config)
+        if provider is None:
+            provider = _instances[config] = factory(config)
+        return provider
