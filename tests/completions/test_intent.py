@@ -1,0 +1,210 @@
+import pytest
+
+from completions.intent import detect_intent
+from completions.languages import detect_language
+
+FIVE_PYTHON_LINES = "import os\nimport sys\n\nx = 1\ny = 2\nz = 3\n"
+FIVE_JS_LINES = "const a = 1;\nconst b = 2;\nconst c = 3;\nconst d = 4;\nconst e = 5;\n"
+FIVE_C_LINES = "#include <a.h>\n#include <b.h>\nint a;\nint b;\nint c;\n"
+FIVE_JAVA_LINES = (
+    "package a;\n\nimport java.util.List;\nimport java.util.Map;\nclass A {\n  int x;\n"
+)
+
+
+def intent(above, below="", file_name="a.py", **kwargs):
+    return detect_intent(
+        content_above_cursor=above,
+        content_below_cursor=below,
+        language=detect_language(file_name),
+        **kwargs,
+    )
+
+
+def test_the_requested_intent_wins_over_the_text():
+    assert intent("", intent="completion") == "completion"
+    assert intent(FIVE_PYTHON_LINES + "x = ", intent="generation") == "generation"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"generation_type": "comment"}, {"user_instruction": "write a parser"}]
+)
+def test_a_generation_type_or_an_instruction_means_generation(kwargs):
+    assert intent(FIVE_PYTHON_LINES + "x = ", **kwargs) == "generation"
+
+
+def test_it_detects_generation_after_a_long_comment():
+    above = FIVE_PYTHON_LINES + "# write a function that sorts users by age\n"
+    assert intent(above) == "generation"
+
+
+def test_it_skips_one_blank_line_below_the_comment():
+    above = FIVE_PYTHON_LINES + "# write a function that sorts users by age\n\n"
+    assert intent(above) == "generation"
+
+
+def test_two_blank_lines_below_the_comment_mean_completion():
+    above = FIVE_PYTHON_LINES + "# write a function that sorts users by age\n\n\n"
+    assert intent(above) == "completion"
+
+
+def test_the_first_line_of_the_comment_block_must_say_something():
+    short_first = FIVE_PYTHON_LINES + "# TODO\n# write a function that sorts users by age\n"
+    long_first = FIVE_PYTHON_LINES + "# write a function that\n# sorts\n"
+    assert intent(short_first) == "completion"
+    assert intent(long_first) == "generation"
+
+
+def test_a_short_comment_is_just_a_comment():
+    assert intent(FIVE_PYTHON_LINES + "# fix me\n") == "completion"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "comment"),
+    [
+        ("a.js", "// fetch the user and cache the result"),
+        ("a.go", "// fetch the user and cache the result"),
+        ("a.java", "    // fetch the user and cache the result"),
+        ("a.sql", "-- select every user older than thirty"),
+        ("a.clj", ";; fetch the user and cache the result"),
+        ("a.erl", "% fetch the user and cache the result"),
+        ("a.rb", "# fetch the user and cache the result"),
+    ],
+)
+def test_it_detects_comments_with_each_languages_markers(file_name, comment):
+    above = "a\nb\nc\nd\ne\nf\n" + comment + "\n"
+    assert intent(above, file_name=file_name) == "generation"
+
+
+def test_a_marker_of_another_language_is_code():
+    # `#include` is C code, not a comment, so the comment rule does not fire.
+    above = FIVE_JAVA_LINES.replace("package a;", "int a;") + "#include <a_long_header.h>\n"
+    assert intent(above, file_name="a.c") == "completion"
+
+
+def test_an_unknown_language_uses_gitlabs_default_markers():
+    above = "a\nb\nc\nd\ne\nf\n-- explain the following lines\n"
+    assert intent(above, file_name="notes.unknownext") == "generation"
+
+
+def test_it_detects_generation_in_a_small_file():
+    assert intent("import os\n\ndef main():\n    ") == "generation"
+    assert intent("") == "generation"
+
+
+def test_comments_and_blank_lines_do_not_make_a_file_large():
+    above = "# a\n# b\n\nimport os\n# c\nx = 1\n\ny = 2\n"
+    assert intent(above + "w = ") == "generation"
+    assert intent(above + "w = 4\nv = ") == "completion"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "above", "below"),
+    [
+        ("a.py", FIVE_PYTHON_LINES + "def area(radius):\n    ", ""),
+        (
+            "a.py",
+            FIVE_PYTHON_LINES + "class A:\n    def area(self) -> float:\n        ",
+            "\n    def b(self):\n        pass\n",
+        ),
+        ("a.py", FIVE_PYTHON_LINES + "def area(radius):\n    ", "\nprint(area(2))\n"),
+        (
+            "a.go",
+            'package main\n\nimport "fmt"\n\nvar x = 1\nvar y = 2\nfunc main() {\n\t',
+            "\n}\n",
+        ),
+        (
+            "a.js",
+            FIVE_JS_LINES + "function area(r) {\n  ",
+            "}\n",
+        ),
+        (
+            "a.ts",
+            FIVE_JS_LINES + "const area = (r: number): number => {\n  ",
+            "};\n",
+        ),
+        ("a.java", FIVE_JAVA_LINES + "  public double area(double r) {\n    ", "  }\n}\n"),
+        ("a.java", FIVE_JAVA_LINES + "  public double area(double r)\n  {\n    ", "  }\n"),
+        ("a.cs", FIVE_JAVA_LINES + "  public async Task<int> Run() {\n    ", "  }\n"),
+        (
+            "a.php",
+            "<?php\n$a = 1;\n$b = 2;\n$c = 3;\n$d = 4;\nclass A {\n"
+            "  public function area(float $r): float {\n    ",
+            "  }\n",
+        ),
+        ("a.kt", FIVE_JAVA_LINES + "  fun area(r: Double): Double {\n    ", "  }\n"),
+        ("a.scala", FIVE_JAVA_LINES + "  def area(r: Double): Double = {\n    ", "  }\n"),
+        (
+            "a.rs",
+            "use a;\nuse b;\nuse c;\nuse d;\nuse e;\npub fn area(r: f64) -> f64 {\n    ",
+            "}\n",
+        ),
+        (
+            "a.rb",
+            "require 'a'\nrequire 'b'\nrequire 'c'\nrequire 'd'\nclass A\n  def area(r)\n    ",
+            "  end\nend\n",
+        ),
+        (
+            "a.c",
+            FIVE_C_LINES + "static double area(double r) {\n    ",
+            "}\n",
+        ),
+        (
+            "a.cpp",
+            FIVE_C_LINES + "double Shape::area() const {\n    ",
+            "}\n",
+        ),
+        (
+            "a.go",
+            'package main\n\nimport "fmt"\n\nvar x = 1\nvar y = 2\nfunc a() {\n\t',
+            "\nfunc b() {\n}\n",
+        ),
+    ],
+)
+def test_it_detects_generation_inside_an_empty_function(file_name, above, below):
+    assert intent(above, below, file_name=file_name) == "generation"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "above", "below"),
+    [
+        ("a.py", FIVE_PYTHON_LINES + "def area(radius):\n    ", "    return 3.14 * radius ** 2\n"),
+        ("a.py", FIVE_PYTHON_LINES + "if radius:\n    ", ""),
+        (
+            "a.java",
+            FIVE_JAVA_LINES + "  public double area(double r) {\n    ",
+            "    return r * r;\n  }\n",
+        ),
+        ("a.java", FIVE_JAVA_LINES + "    if (r > 0) {\n      ", "    }\n"),
+        (
+            "a.js",
+            FIVE_JS_LINES + "while (x) {\n  ",
+            "}\n",
+        ),
+        (
+            "a.go",
+            'package main\n\nimport "fmt"\n\nvar x = 1\nvar y = 2\nfunc main() {\n\t',
+            "\tfmt.Println(x)\n}\n",
+        ),
+    ],
+)
+def test_a_function_with_a_body_or_a_control_block_means_completion(file_name, above, below):
+    assert intent(above, below, file_name=file_name) == "completion"
+
+
+def test_the_empty_function_rule_needs_a_known_language():
+    above = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\ndef area(radius):\n    "
+    assert intent(above, file_name="a.unknownext") == "completion"
+    assert intent(above, file_name="a.py") == "generation"
+
+
+def test_it_completes_in_the_middle_of_ordinary_code():
+    assert intent(FIVE_PYTHON_LINES + "total = x + ", "\nprint(total)\n") == "completion"
+
+
+def test_it_reads_only_the_end_of_a_large_file_quickly():
+    import time
+
+    above = "x = 1\n" * 100_000 + "y = "
+    started = time.perf_counter()
+    assert intent(above) == "completion"
+    assert time.perf_counter() - started < 0.05
