@@ -1,0 +1,125 @@
+"""Who is calling: personal access tokens, short-lived code-suggestions tokens, browser sessions.
+
+Credentials are looked for in GitLab's order (api.md §1.1): the `PRIVATE-TOKEN` header, the
+`private_token` parameter, then `Authorization: Bearer`. A token is checked in GitLab's order
+too: unknown → expired → revoked → insufficient scope → blocked user.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.exceptions import ParseError
+from rest_framework.request import Request
+
+from codesuggest.api import errors
+from codesuggest.api.tokens import CodeSuggestionsTokenError, decode_code_suggestions_token
+from projects.models import PersonalAccessToken, User
+
+AI_SCOPES = ("ai_features", "api")
+ANY_SCOPE = ("api", "read_api", "read_user", "ai_features")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What authenticated the request: `request.auth` on every API view."""
+
+    kind: str  # "personal_access_token", "code_suggestions_token" or "session"
+    token: PersonalAccessToken | None = None
+
+
+def presented_credential(request: Request) -> tuple[str, str] | None:
+    """(where, value) of the first credential the request carries, in GitLab's order."""
+    header = request.META.get("HTTP_PRIVATE_TOKEN")
+    if header:
+        return "private_token", header
+    param = request.query_params.get("private_token") or _body_private_token(request)
+    if param:
+        return "private_token", param
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return "bearer", value.strip()
+    return None
+
+
+def _body_private_token(request: Request) -> str | None:
+    # A malformed body must not turn an anonymous request into a 400: authentication comes
+    # first, and the parse error is reported later, to an authenticated caller.
+    try:
+        data = request.data
+    except ParseError:
+        return None
+    value = data.get("private_token") if hasattr(data, "get") else None
+    return value if isinstance(value, str) else None
+
+
+def _looks_like_jwt(value: str) -> bool:
+    return value.count(".") == 2
+
+
+class PersonalAccessTokenAuthentication(BaseAuthentication):
+    """Personal access tokens everywhere; code-suggestions JWTs where the view accepts them."""
+
+    def authenticate(self, request: Request) -> tuple[User, Credential] | None:
+        presented = presented_credential(request)
+        if presented is None:
+            return None
+        where, value = presented
+        view = request.parser_context.get("view") if request.parser_context else None
+        scopes: tuple[str, ...] = getattr(view, "required_scopes", ANY_SCOPE)
+        if where == "bearer" and _looks_like_jwt(value):
+            if not getattr(view, "accepts_code_suggestions_token", False):
+                raise errors.unauthorized()
+            return authenticate_code_suggestions_token(value)
+        return authenticate_personal_access_token(value, scopes)
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer a missing credential with 401 rather than 403.
+        return 'Bearer realm="The API"'
+
+
+def authenticate_personal_access_token(
+    plaintext: str, scopes: tuple[str, ...]
+) -> tuple[User, Credential]:
+    token = PersonalAccessToken.objects.find(plaintext)
+    if token is None:
+        raise errors.unauthorized()
+    if token.is_expired():
+        raise errors.token_expired()
+    if token.revoked:
+        raise errors.token_revoked()
+    if not token.has_any_scope(scopes):
+        raise errors.insufficient_scope(scopes)
+    if not token.user.is_active:
+        raise errors.user_blocked()
+    token.touch()
+    return token.user, Credential("personal_access_token", token)
+
+
+def authenticate_code_suggestions_token(value: str) -> tuple[User, Credential]:
+    try:
+        claims = decode_code_suggestions_token(value)
+    except CodeSuggestionsTokenError:
+        raise errors.unauthorized() from None
+    user = User.objects.filter(pk=claims["user_id"]).first()
+    token = None
+    if claims.get("pat_id") is not None:
+        token = PersonalAccessToken.objects.filter(pk=claims["pat_id"], user=user).first()
+        # It lives only as long as the personal access token it was minted from.
+        if token is None or not token.is_active():
+            raise errors.unauthorized()
+    if user is None:
+        raise errors.unauthorized()
+    if not user.is_active:
+        raise errors.user_blocked()
+    return user, Credential("code_suggestions_token", token)
+
+
+class BrowserSessionAuthentication(SessionAuthentication):
+    """A signed-in admin using the service's own pages (Django session + CSRF)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Credential] | None:
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        return result[0], Credential("session")

@@ -1,0 +1,243 @@
+"""Every setting comes from the environment; see the README for the list.
+
+The defaults serve the embedded run (SQLite, an in-process cache, in-process chat tasks, the
+built-in local engine). Values that production must provide fail loudly at start-up.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("true", "1", "yes", "on"):
+        return True
+    if value.lower() in ("false", "0", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
+    SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 - only ever used with DEBUG
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# TLS usually ends at the proxy in front; trust its header only when it is set up to send it.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
+CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+CODESUGGEST_URL = env_str("CODESUGGEST_URL", "http://localhost:8000").rstrip("/")
+CODESUGGEST_VERSION = "17.4.0"
+CODESUGGEST_REVISION = env_str("CODESUGGEST_REVISION", "development")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "projects",
+    "completions",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its early answer still passes through the security headers above.
+    "codesuggest.api.middleware.RequestBodyLimitMiddleware",
+]
+
+ROOT_URLCONF = "codesuggest.urls"
+WSGI_APPLICATION = "codesuggest.wsgi.application"
+AUTH_USER_MODEL = "projects.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
+        # Persistent connections: a new PostgreSQL connection per request costs milliseconds.
+        conn_max_age=600,
+        conn_health_checks=True,
+    )
+}
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "codesuggest",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+LOGIN_URL = "admin:login"
+
+# The whole request body is capped; a larger one is refused before it is read.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1_000_000, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "codesuggest.api.authentication.PersonalAccessTokenAuthentication",
+        "codesuggest.api.authentication.BrowserSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "codesuggest.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "codesuggest",
+    "DESCRIPTION": "GitLab-compatible Code Suggestions and Duo Chat API",
+    "VERSION": CODESUGGEST_VERSION,
+}
+
+CODE_SUGGESTIONS_TOKEN_LIFETIME_SECONDS = 3600
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUDIENCE": "gitlab-code-suggestions",
+    "ISSUER": CODESUGGEST_URL,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "JTI_CLAIM": "jti",
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "LEEWAY": 5,
+}
+
+CODE_SUGGESTIONS_RATE_LIMIT = env_int("CODE_SUGGESTIONS_RATE_LIMIT", 60)
+
+PROVIDER_NAMES = ("local", "vertex", "openai", "anthropic")
+COMPLETIONS_PROVIDER = env_choice("COMPLETIONS_PROVIDER", "local", PROVIDER_NAMES)
+COMPLETIONS_MODEL = env_str("COMPLETIONS_MODEL")
+COMPLETIONS_BASE_URL = env_str("COMPLETIONS_BASE_URL")
+COMPLETIONS_API_KEY = env_str("COMPLETIONS_API_KEY")
+COMPLETIONS_TIMEOUT = env_float("COMPLETIONS_TIMEOUT", 30.0, minimum=0.1)
+
+GENERATIONS_PROVIDER = env_choice("GENERATIONS_PROVIDER", COMPLETIONS_PROVIDER, PROVIDER_NAMES)
+GENERATIONS_MODEL = env_str("GENERATIONS_MODEL", COMPLETIONS_MODEL)
+GENERATIONS_BASE_URL = env_str("GENERATIONS_BASE_URL", COMPLETIONS_BASE_URL)
+GENERATIONS_API_KEY = env_str("GENERATIONS_API_KEY", COMPLETIONS_API_KEY)
+GENERATIONS_TIMEOUT = env_float("GENERATIONS_TIMEOUT", COMPLETIONS_TIMEOUT, minimum=0.1)
+
+CHAT_PROVIDER = env_choice("CHAT_PROVIDER", "local", PROVIDER_NAMES)
+CHAT_MODEL = env_str("CHAT_MODEL")
+CHAT_BASE_URL = env_str("CHAT_BASE_URL")
+CHAT_API_KEY = env_str("CHAT_API_KEY")
+CHAT_TIMEOUT = env_float("CHAT_TIMEOUT", 60.0, minimum=0.1)
+CHAT_MAX_CONTENT_LENGTH = env_int("CHAT_MAX_CONTENT_LENGTH", 1000, minimum=1)
+CHAT_HISTORY_RETENTION_DAYS = env_int("CHAT_HISTORY_RETENTION_DAYS", 90)
+
+VERTEX_PROJECT = env_str("VERTEX_PROJECT")
+VERTEX_LOCATION = env_str("VERTEX_LOCATION", "us-central1")
+VERTEX_API_ENDPOINT = env_str("VERTEX_API_ENDPOINT")
+
+LOCAL_ENGINE_DIR = Path(env_str("LOCAL_ENGINE_DIR") or BASE_DIR / "var" / "local_engine")
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

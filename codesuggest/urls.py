@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView
+
+from codesuggest.api.errors import handle_route_not_found
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v4/", include("projects.urls")),
+    path("api/v4/", include("completions.urls")),
+    path("api/v4/", include("chat.urls")),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    # Anything else under the API answers as GitLab does, whatever the method.
+    re_path(r"^api/v4/", csrf_exempt(handle_route_not_found)),
+    path("", include("completions.vertex_urls")),
+]
+
+handler500 = "codesuggest.api.errors.handle_server_error"

@@ -1,0 +1,350 @@
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+# GitLab's path rule: letters, digits, "_", "-" and "."; no special character at either end and
+# none twice in a row; never ending in ".git" or ".atom" (those would clash with Git URLs).
+PATH_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|[_.-](?=[A-Za-z0-9]))*$")
+RESERVED_SUFFIXES = (".git", ".atom")
+
+
+def validate_path(path: str) -> None:
+    if not PATH_PATTERN.match(path) or path.lower().endswith(RESERVED_SUFFIXES):
+        raise ValidationError(
+            f"{path!r} is not a valid path: use letters, digits, '_', '-' and '.', "
+            "starting and ending with a letter or digit",
+            code="invalid_path",
+        )
+
+
+class User(AbstractUser):
+    """A person who signs in. `is_active=False` is GitLab's "blocked"."""
+
+    code_suggestions_access = models.BooleanField(
+        default=True, help_text="Withdraw to stop this user from getting code suggestions."
+    )
+    chat_access = models.BooleanField(
+        default=True, help_text="Withdraw to stop this user from using chat."
+    )
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_superuser
+
+
+class GroupQuerySet(models.QuerySet):
+    def lineage_of(self, full_path: str) -> "GroupQuerySet":
+        """The group at `full_path` and every group above it, topmost first."""
+        return (
+            self.annotate(lower_path=Lower("full_path"))
+            .filter(lower_path__in=ancestor_paths(full_path.lower()))
+            .order_by("full_path")
+        )
+
+
+class Group(models.Model):
+    name = models.CharField(max_length=255)
+    path = models.CharField(max_length=255, validators=[validate_path])
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="subgroups"
+    )
+    full_path = models.CharField(max_length=2048, editable=False)
+    code_suggestions = models.BooleanField(
+        default=True, help_text="Namespace setting: code suggestions for this group's projects."
+    )
+    lock_code_suggestions = models.BooleanField(
+        default=False, help_text="Impose this group's setting on every subgroup and project."
+    )
+
+    objects = GroupQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("full_path"), name="group_full_path_unique_ci"),
+        ]
+        ordering = ["full_path"]
+
+    def __str__(self) -> str:
+        return self.full_path
+
+    def clean(self) -> None:
+        full_path = self.computed_full_path()
+        if self.parent_id and self.pk and self.pk in {g.pk for g in self.parent.lineage()}:
+            raise ValidationError({"parent": "A group cannot be its own ancestor."})
+        clash = Group.objects.filter(full_path__iexact=full_path).exclude(pk=self.pk).exists()
+        if clash or Project.objects.filter(full_path__iexact=full_path).exists():
+            raise ValidationError({"path": f"{full_path} is already taken."})
+
+    def computed_full_path(self) -> str:
+        return f"{self.parent.full_path}/{self.path}" if self.parent else self.path
+
+    def save(self, *args, **kwargs) -> None:
+        with transaction.atomic():
+            old_full_path = self.full_path
+            self.full_path = self.computed_full_path()
+            super().save(*args, **kwargs)
+            if old_full_path and old_full_path != self.full_path:
+                self._rename_descendants()
+
+    def _rename_descendants(self) -> None:
+        # Full paths are stored so that a look-up by path is one indexed query; a move or rename
+        # rewrites them below this group.
+        for subgroup in self.subgroups.all():
+            subgroup.save()
+        for project in self.projects.all():
+            project.save()
+
+    def lineage(self) -> list["Group"]:
+        """This group and its ancestors, topmost first, in one query."""
+        return list(Group.objects.lineage_of(self.full_path))
+
+
+def ancestor_paths(full_path: str) -> list[str]:
+    """'a/b/c' → ['a', 'a/b', 'a/b/c']."""
+    parts = full_path.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+class Visibility(models.TextChoices):
+    PRIVATE = "private"
+    INTERNAL = "internal"
+    PUBLIC = "public"
+
+
+class ProjectQuerySet(models.QuerySet):
+    def by_full_path(self, full_path: str) -> "Project | None":
+        return self.select_related("group").filter(full_path__iexact=full_path).first()
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=255)
+    path = models.CharField(max_length=255, validators=[validate_path])
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="projects")
+    full_path = models.CharField(max_length=2048, editable=False)
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    code_suggestions = models.BooleanField(default=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("full_path"), name="project_full_path_unique_ci"),
+        ]
+        ordering = ["full_path"]
+
+    def __str__(self) -> str:
+        return self.full_path
+
+    def clean(self) -> None:
+        if not self.group_id:
+            return
+        full_path = self.computed_full_path()
+        clash = Project.objects.filter(full_path__iexact=full_path).exclude(pk=self.pk).exists()
+        if clash or Group.objects.filter(full_path__iexact=full_path).exists():
+            raise ValidationError({"path": f"{full_path} is already taken."})
+
+    def computed_full_path(self) -> str:
+        return f"{self.group.full_path}/{self.path}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.full_path = self.computed_full_path()
+        super().save(*args, **kwargs)
+
+    def is_visible_to(self, user: User) -> bool:
+        if self.visibility == Visibility.PUBLIC:
+            return True
+        if not user.is_authenticated or not user.is_active:
+            return False
+        if self.visibility == Visibility.INTERNAL or user.is_admin:
+            return True
+        return self.has_member(user)
+
+    def has_member(self, user: User) -> bool:
+        """Membership of the project, or of its group or any group above it."""
+        groups = Group.objects.lineage_of(self.group.full_path)
+        return (
+            Membership.objects.filter(user=user)
+            .filter(models.Q(project=self) | models.Q(group__in=groups))
+            .exists()
+        )
+
+
+class AccessLevel(models.IntegerChoices):
+    GUEST = 10
+    REPORTER = 20
+    DEVELOPER = 30
+    MAINTAINER = 40
+    OWNER = 50
+
+
+class Membership(models.Model):
+    """A user's membership of a group (and so of everything below it) or of one project."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
+    )
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
+    )
+    access_level = models.IntegerField(choices=AccessLevel.choices, default=AccessLevel.DEVELOPER)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(group__isnull=True, project__isnull=False)
+                | models.Q(group__isnull=False, project__isnull=True),
+                name="membership_of_a_group_or_a_project",
+            ),
+            models.UniqueConstraint(fields=["user", "group"], name="one_membership_per_group"),
+            models.UniqueConstraint(fields=["user", "project"], name="one_membership_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group or self.project}"
+
+
+class CodeSuggestionsOverride(models.TextChoices):
+    NONE = "", "Follow groups and projects"
+    ON = "on", "On everywhere"
+    OFF = "off", "Off everywhere"
+
+
+class InstanceSettings(models.Model):
+    """The instance-wide settings an admin may change without a restart (a single row)."""
+
+    code_suggestions = models.CharField(
+        max_length=3, blank=True, choices=CodeSuggestionsOverride.choices, default=""
+    )
+
+    class Meta:
+        verbose_name_plural = "instance settings"
+
+    def __str__(self) -> str:
+        return "Instance settings"
+
+    @classmethod
+    def load(cls) -> "InstanceSettings":
+        settings, _ = cls.objects.get_or_create(pk=1)
+        return settings
+
+
+@dataclass(frozen=True)
+class Decision:
+    enabled: bool
+    reason: str
+
+
+def code_suggestions_decision(project: Project) -> Decision:
+    """Whether code suggestions are on for a project, and which rule decided it."""
+    forced = InstanceSettings.load().code_suggestions
+    if forced:
+        return Decision(forced == CodeSuggestionsOverride.ON, "forced by the instance setting")
+    lineage = project.group.lineage()
+    locking = next((group for group in lineage if group.lock_code_suggestions), None)
+    if locking is not None:
+        return Decision(locking.code_suggestions, f"locked by group {locking.full_path}")
+    if project.code_suggestions:
+        return Decision(True, "on in the project")
+    enabling = next((group for group in reversed(lineage) if group.code_suggestions), None)
+    if enabling is not None:
+        return Decision(True, f"on in group {enabling.full_path}")
+    return Decision(False, "off in the project and all its groups")
+
+
+def code_suggestions_enabled(project: Project) -> bool:
+    return code_suggestions_decision(project).enabled
+
+
+class Scope(models.TextChoices):
+    API = "api"
+    READ_API = "read_api"
+    READ_USER = "read_user"
+    AI_FEATURES = "ai_features"
+
+
+TOKEN_PREFIX = "glpat-"  # noqa: S105 - a public prefix that secret scanners look for
+
+
+def token_digest(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+class PersonalAccessTokenQuerySet(models.QuerySet):
+    def find(self, plaintext: str) -> "PersonalAccessToken | None":
+        digest = token_digest(plaintext)
+        token = self.select_related("user").filter(digest=digest).first()
+        # The index look-up already matched; comparing again in constant time keeps a
+        # timing side channel out even if the database compares strings early-exit.
+        if token is not None and hmac.compare_digest(token.digest, digest):
+            return token
+        return None
+
+
+class PersonalAccessToken(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=255)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = PersonalAccessTokenQuerySet.as_manager()
+
+    LAST_USED_PRECISION = timedelta(minutes=1)
+
+    class Meta:
+        verbose_name = "personal access token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        user: User,
+        name: str,
+        scopes: list[str],
+        expires_at: date | None = None,
+    ) -> tuple["PersonalAccessToken", str]:
+        """Create a token; the plaintext is returned here and never again."""
+        plaintext = TOKEN_PREFIX + secrets.token_urlsafe(20)  # 160 random bits
+        token = cls.objects.create(
+            user=user,
+            name=name,
+            digest=token_digest(plaintext),
+            scopes=scopes,
+            expires_at=expires_at,
+        )
+        return token, plaintext
+
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.localdate()
+
+    def is_active(self) -> bool:
+        return not self.revoked and not self.is_expired()
+
+    def has_any_scope(self, scopes: tuple[str, ...]) -> bool:
+        return any(scope in self.scopes for scope in scopes)
+
+    def touch(self) -> None:
+        """Record use, writing at most once a minute per token."""
+        now = timezone.now()
+        if self.last_used_at and now - self.last_used_at < self.LAST_USED_PRECISION:
+            return
+        PersonalAccessToken.objects.filter(pk=self.pk).update(last_used_at=now)
+        self.last_used_at = now

@@ -1,0 +1,113 @@
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from codesuggest.api import errors
+from codesuggest.api.authentication import AI_SCOPES
+from codesuggest.api.params import Param
+from codesuggest.api.tokens import issue_code_suggestions_token
+from codesuggest.api.views import ApiView, gitlab_time
+from projects.models import PersonalAccessToken, Project, User, code_suggestions_enabled
+
+
+def visible_project(user: User, full_path: str) -> Project:
+    """The project at `full_path` if the user may see it; a missing project and a private one
+    the user is not in answer alike, so that nothing leaks about private projects."""
+    project = Project.objects.by_full_path(full_path)
+    if project is None or not project.is_visible_to(user):
+        raise errors.not_found()
+    return project
+
+
+def require_code_suggestions_access(user: User) -> None:
+    if not user.code_suggestions_access:
+        raise errors.unauthorized()
+
+
+class CodeSuggestionsTokenView(ApiView):
+    required_scopes = AI_SCOPES
+
+    def post(self, request: Request) -> Response:
+        require_code_suggestions_access(request.user)
+        token = issue_code_suggestions_token(
+            user=request.user, personal_access_token=request.auth.token
+        )
+        return Response(
+            {
+                "access_token": str(token),
+                "expires_in": settings.CODE_SUGGESTIONS_TOKEN_LIFETIME_SECONDS,
+                "created_at": token["iat"],
+            },
+            status=201,
+        )
+
+
+class CodeSuggestionsEnabledView(ApiView):
+    required_scopes = AI_SCOPES
+    schema = {"project_path": Param(str, required=True)}
+
+    def post(self, request: Request) -> Response:
+        require_code_suggestions_access(request.user)
+        project_path = self.parse(request, self.schema)["project_path"]
+        project = visible_project(request.user, project_path)
+        if not code_suggestions_enabled(project):
+            raise errors.forbidden()
+        return Response(status=200)
+
+
+def user_json(user: User) -> dict:
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "name": user.get_full_name() or user.username,
+        "state": "active" if user.is_active else "blocked",
+        "locked": False,
+        "avatar_url": None,
+        "web_url": f"{settings.CODESUGGEST_URL}/{user.username}",
+        "created_at": gitlab_time(user.date_joined),
+        "email": user.email,
+        "is_admin": user.is_admin,
+        "bot": False,
+        "last_activity_on": timezone.localdate().isoformat(),
+    }
+
+
+class CurrentUserView(ApiView):
+    def get(self, request: Request) -> Response:
+        return Response(user_json(request.user))
+
+
+class VersionView(ApiView):
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "version": settings.CODESUGGEST_VERSION,
+                "revision": settings.CODESUGGEST_REVISION,
+                "kas": {"enabled": False, "externalUrl": None, "version": None},
+                "enterprise": True,
+            }
+        )
+
+
+def token_json(token: PersonalAccessToken) -> dict:
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "revoked": token.revoked,
+        "created_at": gitlab_time(token.created_at),
+        "scopes": token.scopes,
+        "user_id": token.user_id,
+        "last_used_at": gitlab_time(token.last_used_at),
+        "active": token.is_active(),
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+    }
+
+
+class PersonalAccessTokenSelfView(ApiView):
+    def get(self, request: Request) -> Response:
+        if request.auth.kind != "personal_access_token":
+            raise errors.bad_request_message(
+                "This endpoint requires token type to be a personal access token"
+            )
+        return Response(token_json(request.auth.token))

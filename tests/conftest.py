@@ -1,0 +1,78 @@
+"""Personas and a small API client, as in the house style: alice (admin of a group), bob (a
+member) and charlie (an outsider)."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from projects.models import AccessLevel, Group, Membership, PersonalAccessToken, Project, User
+
+
+@dataclass
+class World:
+    alice: User
+    bob: User
+    charlie: User
+    group: Group
+    subgroup: Group
+    project: Project  # private, in the subgroup
+    public_project: Project
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def world(db) -> World:
+    alice = User.objects.create_user("alice", email="alice@example.com")
+    bob = User.objects.create_user("bob", email="bob@example.com")
+    charlie = User.objects.create_user("charlie", email="charlie@example.com")
+    group = Group.objects.create(name="Acme", path="acme")
+    subgroup = Group.objects.create(name="Platform", path="platform", parent=group)
+    project = Project.objects.create(name="Tools", path="tools", group=subgroup)
+    public_project = Project.objects.create(
+        name="Website", path="website", group=group, visibility="public"
+    )
+    Membership.objects.create(user=alice, group=group, access_level=AccessLevel.OWNER)
+    Membership.objects.create(user=bob, group=group)
+    return World(alice, bob, charlie, group, subgroup, project, public_project)
+
+
+def make_token(user: User, scopes: tuple[str, ...] = ("api",), **fields: Any) -> str:
+    _, plaintext = PersonalAccessToken.create(user=user, name="test", scopes=list(scopes), **fields)
+    return plaintext
+
+
+class Api:
+    """Talks to the service as an editor would: JSON in, JSON out, a PAT in PRIVATE-TOKEN."""
+
+    def __init__(self) -> None:
+        self.client = Client()
+
+    def post(self, path: str, body: Any = None, *, token: str | None = None, **headers: Any):
+        data = body if isinstance(body, str | bytes) else json.dumps(body or {})
+        return self.client.post(
+            path, data, content_type="application/json", **self._headers(token, headers)
+        )
+
+    def get(self, path: str, *, token: str | None = None, **headers: Any):
+        return self.client.get(path, **self._headers(token, headers))
+
+    @staticmethod
+    def _headers(token: str | None, headers: dict[str, Any]) -> dict[str, Any]:
+        if token is not None:
+            headers.setdefault("HTTP_PRIVATE_TOKEN", token)
+        return headers
+
+
+@pytest.fixture
+def api() -> Api:
+    return Api()
