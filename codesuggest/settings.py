@@ -140,6 +140,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that the worker and server processes the tests start share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -231,6 +234,12 @@ VERTEX_LOCATION = env_str("VERTEX_LOCATION", "us-central1")
 VERTEX_API_ENDPOINT = env_str("VERTEX_API_ENDPOINT")
 
 LOCAL_ENGINE_DIR = Path(env_str("LOCAL_ENGINE_DIR") or BASE_DIR / "var" / "local_engine")
+# None lets the engine use the threshold its benchmark chose.
+LOCAL_ENGINE_MIN_CONFIDENCE = (
+    env_float("LOCAL_ENGINE_MIN_CONFIDENCE", 0.0)
+    if env_str("LOCAL_ENGINE_MIN_CONFIDENCE")
+    else None
+)
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 

@@ -5,7 +5,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
@@ -221,12 +223,33 @@ class CodeSuggestionsOverride(models.TextChoices):
     OFF = "off", "Off everywhere"
 
 
+PROVIDER_CHOICES = [("", "As configured in the environment")] + [
+    (name, name) for name in settings.PROVIDER_NAMES
+]
+
+
 class InstanceSettings(models.Model):
-    """The instance-wide settings an admin may change without a restart (a single row)."""
+    """The instance-wide settings an admin may change without a restart (a single row).
+
+    Provider keys are not here: they stay in the environment.
+    """
 
     code_suggestions = models.CharField(
         max_length=3, blank=True, choices=CodeSuggestionsOverride.choices, default=""
     )
+    completions_provider = models.CharField(max_length=16, blank=True, choices=PROVIDER_CHOICES)
+    completions_model = models.CharField(max_length=255, blank=True)
+    generations_provider = models.CharField(max_length=16, blank=True, choices=PROVIDER_CHOICES)
+    generations_model = models.CharField(max_length=255, blank=True)
+    chat_provider = models.CharField(max_length=16, blank=True, choices=PROVIDER_CHOICES)
+    chat_model = models.CharField(max_length=255, blank=True)
+    fim_template = models.TextField(
+        blank=True,
+        help_text="Custom fill-in-the-middle prompt with {prefix}, {suffix}, {file_name} and "
+        "{language}; empty chooses the template from the model's name.",
+    )
+
+    CACHE_KEY = "instance-settings"
 
     class Meta:
         verbose_name_plural = "instance settings"
@@ -234,10 +257,19 @@ class InstanceSettings(models.Model):
     def __str__(self) -> str:
         return "Instance settings"
 
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
     @classmethod
     def load(cls) -> "InstanceSettings":
-        settings, _ = cls.objects.get_or_create(pk=1)
-        return settings
+        """The settings, from the shared cache: every request reads them, admins rarely write."""
+        instance = cache.get(cls.CACHE_KEY)
+        if instance is None:
+            instance, _ = cls.objects.get_or_create(pk=1)
+            cache.set(cls.CACHE_KEY, instance, timeout=None)
+        return instance
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from codesuggest.providers.base import ProviderError
+from codesuggest.providers import ProviderError
 
 logger = logging.getLogger(__name__)
 

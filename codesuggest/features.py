@@ -1,0 +1,30 @@
+"""Which provider and model serve each AI feature: the environment, unless an admin overrode it."""
+
+from typing import Literal
+
+from django.conf import settings
+
+from codesuggest.providers import ProviderConfig
+from projects.models import InstanceSettings
+
+Feature = Literal["completions", "generations", "chat"]
+
+
+def provider_config(feature: Feature) -> ProviderConfig:
+    prefix = feature.upper()
+    overrides = InstanceSettings.load()
+    provider = getattr(overrides, f"{feature}_provider") or getattr(settings, f"{prefix}_PROVIDER")
+    model = getattr(overrides, f"{feature}_model") or getattr(settings, f"{prefix}_MODEL")
+    return ProviderConfig(
+        provider=provider,
+        model=model,
+        base_url=getattr(settings, f"{prefix}_BASE_URL"),
+        api_key=getattr(settings, f"{prefix}_API_KEY"),
+        timeout=getattr(settings, f"{prefix}_TIMEOUT"),
+        fim_template=overrides.fim_template,
+        vertex_project=settings.VERTEX_PROJECT,
+        vertex_location=settings.VERTEX_LOCATION,
+        vertex_endpoint=settings.VERTEX_API_ENDPOINT,
+        local_data_dir=str(settings.LOCAL_ENGINE_DIR),
+        local_min_confidence=settings.LOCAL_ENGINE_MIN_CONFIDENCE,
+    )
