@@ -105,11 +105,11 @@ class AnthropicProvider:
     def _stream(self, body: dict[str, Any]) -> Iterator[str]:
         with closing(self.http.stream_sse(self.url, body)) as events:
             for name, data in events:
-                if name == "message_stop":
-                    return
                 event = parse_json_event(self.http, data)
                 if name == "error" or event.get("type") == "error":
                     raise self.http.error("reported an error in the stream")
+                # Other events (message_start, ping, message_stop, ...) carry no text; reading
+                # on to the end of the body lets the connection be reused.
                 if name == "content_block_delta":
                     text = (event.get("delta") or {}).get("text")
                     if text:

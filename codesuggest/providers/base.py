@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 
 T = TypeVar("T")
 
@@ -178,11 +179,13 @@ class HttpClient:
         response = self._post(url, body, stream=True)
         try:
             yield from self._sse_events(response)
-        except requests.Timeout:
-            raise self.timeout_error() from None
-        except requests.RequestException:
+        except requests.RequestException as exc:
+            if is_timeout(exc):
+                raise self.timeout_error() from None
             raise self.error("broke off the stream") from None
         finally:
+            # After a fully read body this returns the connection to the pool; otherwise
+            # (the caller stopped early) it closes the connection.
             response.close()
 
     @staticmethod
@@ -222,6 +225,16 @@ class HttpClient:
             raise error
 
         return with_retries(attempt, retries=self.retries, backoff=self.backoff)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """True for a timeout, including one while reading a streamed body, which requests
+    reports as a ConnectionError wrapping urllib3's ReadTimeoutError."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    return isinstance(exc, requests.ConnectionError) and any(
+        isinstance(arg, ReadTimeoutError) for arg in exc.args
+    )
 
 
 def parse_json_event(client: HttpClient, data: str) -> dict[str, Any]:

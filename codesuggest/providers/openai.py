@@ -115,8 +115,9 @@ class OpenAIProvider:
     ) -> Iterator[str]:
         with closing(self.http.stream_sse(url, body)) as events:
             for _, data in events:
+                # Read on past [DONE] to the end of the body so the connection is reused.
                 if data.strip() == "[DONE]":
-                    return
+                    continue
                 event = parse_json_event(self.http, data)
                 if "error" in event:
                     raise self.http.error("reported an error in the stream")

@@ -24,6 +24,7 @@ from .base import (
     ProviderError,
     ProviderTimeout,
     RetryableError,
+    is_timeout,
     retry_after_seconds,
     stop_sequences,
     with_retries,
@@ -212,7 +213,7 @@ class VertexProvider:
         from google.auth import exceptions as auth_exceptions
         from google.protobuf.json_format import ParseError
 
-        if isinstance(exc, api_exceptions.DeadlineExceeded | requests.Timeout):
+        if isinstance(exc, api_exceptions.DeadlineExceeded) or is_timeout(exc):
             return ProviderTimeout(
                 f"The vertex model server timed out after {self.config.timeout:g}s"
             )
