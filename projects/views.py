@@ -8,21 +8,8 @@ from codesuggest.api.authentication import AI_SCOPES
 from codesuggest.api.params import Param
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView, gitlab_time
-from projects.models import PersonalAccessToken, Project, User, code_suggestions_enabled
-
-
-def visible_project(user: User, full_path: str) -> Project:
-    """The project at `full_path` if the user may see it; a missing project and a private one
-    the user is not in answer alike, so that nothing leaks about private projects."""
-    project = Project.objects.by_full_path(full_path)
-    if project is None or not project.is_visible_to(user):
-        raise errors.not_found()
-    return project
-
-
-def require_code_suggestions_access(user: User) -> None:
-    if not user.code_suggestions_access:
-        raise errors.unauthorized()
+from projects.access import require_code_suggestions_access, visible_project
+from projects.models import PersonalAccessToken, User, code_suggestions_enabled
 
 
 class CodeSuggestionsTokenView(ApiView):

@@ -1,0 +1,43 @@
+"""Who may reach what: the checks API views make before doing any work."""
+
+from codesuggest.api import errors
+from projects.models import (
+    CodeSuggestionsOverride,
+    InstanceSettings,
+    Project,
+    User,
+    code_suggestions_enabled,
+)
+
+
+def visible_project(user: User, full_path: str) -> Project:
+    """The project at `full_path` if the user may see it; a missing project and a private one
+    the user is not in answer alike, so that nothing leaks about private projects."""
+    project = Project.objects.by_full_path(full_path)
+    if project is None or not project.is_visible_to(user):
+        raise errors.not_found()
+    return project
+
+
+def require_code_suggestions_access(user: User) -> None:
+    if not user.code_suggestions_access:
+        raise errors.unauthorized()
+
+
+def require_code_suggestions_feature() -> None:
+    """Code suggestions switched off for the whole instance: the endpoints are not there."""
+    if InstanceSettings.load().code_suggestions == CodeSuggestionsOverride.OFF:
+        raise errors.not_found()
+
+
+def project_gating_code_suggestions(user: User, full_path: str | None) -> Project | None:
+    """The project a completion names, if the user can see it; 403 when it has code
+    suggestions off. A project the user cannot see is ignored, saying nothing about it."""
+    if not full_path:
+        return None
+    project = Project.objects.by_full_path(full_path)
+    if project is None or not project.is_visible_to(user):
+        return None
+    if not code_suggestions_enabled(project):
+        raise errors.forbidden()
+    return project
