@@ -6,6 +6,11 @@ a missing service fails them instead, so a green CI always means they ran.
 
 import os
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import pytest
@@ -41,3 +46,70 @@ def redis_url() -> str:
 
 def database_is_postgresql() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def database_url_for_processes() -> str:
+    """A DATABASE_URL for the database the tests use, for processes the tests start."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if not database_is_postgresql():
+        return f"sqlite:///{db['NAME']}"
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server_process(env: dict[str, str]) -> Iterator[str]:
+    """The service under gunicorn in a process of its own, on the tests' database; its URL."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_processes(),
+        "DJANGO_SECRET_KEY": "test-only-secret-key",
+        "DJANGO_DEBUG": "false",
+        **env,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "codesuggest.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        env=environment,
+        cwd=settings.BASE_DIR,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The server process exited with {process.returncode}")
+        if port_open(f"http://127.0.0.1:{port}", port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"Nothing listened on port {port} within {seconds}s")
