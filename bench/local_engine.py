@@ -1,0 +1,203 @@
+"""Benchmark of the built-in local completion engine (run by hand; prints numbers).
+
+    .venv/bin/python bench/local_engine.py [--work DIR] [--reuse] [--positions N]
+
+The Python standard library is split by file with a fixed seed; the base model is built on the
+train split only and completions are asked at positions in held-out files: at the start of a line
+(after indentation) and mid-line (after the line's first token), predicting the rest of the line
+from the text above and the text below (from the next line on). An empty answer is a miss.
+"""
+
+import argparse
+import pathlib
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from completions.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine  # noqa: E402
+from completions.local_engine.corpora import (  # noqa: E402
+    SourceFile,
+    _files_under,
+    build_base_model,
+    corpus_files,
+)
+from completions.local_engine.tokens import tokenize  # noqa: E402
+
+SEED = 20240501
+HELD_OUT_SHARE = 0.05
+THRESHOLDS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip())
+
+
+def edit_similarity(a: str, b: str) -> float:
+    if not a and not b:
+        return 1.0
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return 1 - previous[-1] / max(len(a), len(b))
+
+
+def positions_in(text: str, rng: random.Random, count: int) -> list[tuple[str, int, int, str]]:
+    """(kind, cursor offset, end of line offset, expected rest of line), in file order."""
+    found = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        stripped = body.strip()
+        start = offset + len(body) - len(body.lstrip())
+        end = offset + len(body)
+        offset += len(line)
+        if not stripped or stripped.startswith("#"):
+            continue
+        found.append(("line-start", start, end, stripped))
+        tokens, _ = tokenize(stripped, "python")
+        if len(tokens) > 1 and "\n" not in tokens[0]:
+            cursor = start + len(tokens[0])
+            rest = text[cursor:end].strip()
+            if rest:
+                found.append(("mid-line", cursor, end, rest))
+    chosen = rng.sample(found, min(count, len(found)))
+    return sorted(chosen, key=lambda p: p[1])
+
+
+def evaluate(
+    engine: LocalEngine, files: list[SourceFile], total: int, project_key: str | None, seed: int
+) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    per_file = max(1, total // max(1, len(files)))
+    results: list[dict[str, object]] = []
+    for source in files:
+        text = source.read()
+        for kind, cursor, end, expected in positions_in(text, rng, per_file):
+            suggestions = engine.complete(
+                prefix=text[:cursor],
+                suffix=text[end:],
+                language="python",
+                project_key=project_key,
+                max_tokens=64,
+                min_confidence=0.0,
+            )
+            answer = suggestions[0].text if suggestions else ""
+            confidence = suggestions[0].confidence if suggestions else 0.0
+            results.append(
+                {
+                    "kind": kind,
+                    "exact": bool(answer) and normalise(answer) == normalise(expected),
+                    "similarity": edit_similarity(normalise(answer), normalise(expected)),
+                    "confidence": confidence,
+                }
+            )
+    return results
+
+
+def report_accuracy(results: list[dict[str, object]]) -> None:
+    print(f"{'positions':<12}{'n':>6}{'exact':>9}{'edit sim':>10}")
+    for kind in ("line-start", "mid-line", "all"):
+        rows = [r for r in results if kind in ("all", r["kind"])]
+        exact = sum(bool(r["exact"]) for r in rows) / len(rows)
+        similarity = statistics.fmean(float(r["similarity"]) for r in rows)  # type: ignore[arg-type]
+        print(f"{kind:<12}{len(rows):>6}{exact:>9.1%}{similarity:>10.3f}")
+    print(f"\n{'threshold':<12}{'answered':>9}{'exact of answered':>19}")
+    for threshold in sorted({*THRESHOLDS, DEFAULT_MIN_CONFIDENCE}):
+        answered = [r for r in results if float(r["confidence"]) >= max(threshold, 1e-12)]  # type: ignore[arg-type]
+        precision = sum(bool(r["exact"]) for r in answered) / len(answered) if answered else 0.0
+        mark = "  <- default" if threshold == DEFAULT_MIN_CONFIDENCE else ""
+        print(f"{threshold:<12.2f}{len(answered) / len(results):>9.1%}{precision:>19.1%}{mark}")
+
+
+def measure_latency(engine: LocalEngine, files: list[SourceFile], rng: random.Random) -> None:
+    text = ""
+    for source in sorted(files, key=lambda f: -f.size):
+        text += source.read()
+        if len(text) > 160_000:
+            break
+    lines = [m.end() for m in re.finditer("\n", text) if 100_000 <= m.end() < len(text) - 2000]
+    cursors = sorted(rng.sample(lines, 200))
+    timings = []
+    for cursor in cursors:
+        indent = len(text[cursor:]) - len(text[cursor:].lstrip(" "))
+        end = text.index("\n", cursor)
+        started = time.perf_counter()
+        engine.complete(
+            prefix=text[: cursor + indent],
+            suffix=text[end:],
+            language="python",
+            project_key=None,
+            max_tokens=64,
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+    cold, warm = timings[0], sorted(timings[1:])
+    p50 = warm[len(warm) // 2]
+    p99 = warm[int(len(warm) * 0.99)]
+    print(
+        f"latency with >=100 KB above the cursor ({len(warm)} requests after a first one): "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (first request of the file {cold:.0f} ms)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--work", type=pathlib.Path, default=pathlib.Path(tempfile.gettempdir()))
+    parser.add_argument("--reuse", action="store_true", help="reuse the models of a previous run")
+    parser.add_argument("--positions", type=int, default=2000)
+    arguments = parser.parse_args()
+    work = arguments.work / "codesuggest-local-engine-bench"
+
+    files = corpus_files("python")
+    random.Random(SEED).shuffle(files)
+    cut = int(len(files) * HELD_OUT_SHARE)
+    held_out, train = files[:cut], files[cut:]
+    model = work / "base" / "python.ngram"
+    print(f"standard library: {len(train)} train files, {len(held_out)} held-out files")
+    if not (arguments.reuse and model.exists()):
+        started = time.perf_counter()
+        build_base_model("python", train, model)
+        print(f"base model build: {time.perf_counter() - started:.0f} s")
+    print(f"base model size: {model.stat().st_size / 1e6:.1f} MB")
+
+    engine = LocalEngine(work)
+    started = time.perf_counter()
+    engine.complete(prefix="import ", suffix="", language="python", project_key=None, max_tokens=8)
+    print(f"first completion (loads the model): {(time.perf_counter() - started) * 1000:.0f} ms")
+
+    print("\n== held-out standard library files ==")
+    report_accuracy(evaluate(engine, held_out, arguments.positions, None, SEED))
+    print()
+    measure_latency(engine, held_out, random.Random(SEED))
+
+    print("\n== half of a repository indexed (Django from .venv) ==")
+    django = pathlib.Path(__import__("django").__file__).parent
+    django_files = _files_under([django], (".py",), skip_parts=set())
+    random.Random(SEED).shuffle(django_files)
+    half = len(django_files) // 2
+    indexed_half, other_half = django_files[:half], django_files[half:]
+    project_dir = work / "django-half"
+    for source in indexed_half:
+        target = project_dir / pathlib.Path(source.path).relative_to(django)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.read())
+    started = time.perf_counter()
+    report = engine.index_repository(project_key="bench/django", directory=project_dir)
+    print(f"indexed {report.indexed} files in {time.perf_counter() - started:.0f} s")
+    sample = other_half[:60]
+    for key in (None, "bench/django"):
+        results = evaluate(engine, sample, arguments.positions // 2, key, SEED + 1)
+        exact = sum(bool(r["exact"]) for r in results) / len(results)
+        label = "with index" if key else "without index"
+        print(f"{label:<15} n={len(results)}  exact {exact:.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""The cache model of the current file, the mixture of count sources, and decoding.
+
+Probabilities follow Witten-Bell interpolation over context lengths 0..N, with the counts of all
+sources (base model, project index, current file) added with weights at every length: the file's
+own n-grams weigh most because code repeats itself locally (Hellendoorn & Devanbu, FSE 2017).
+"""
+
+import heapq
+import math
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .table import ContextStats
+from .tokens import context_hashes, is_line_break, token_key
+
+CACHE_ORDER = 6
+CACHE_WEIGHT = 4.0
+PROJECT_WEIGHT = 2.0
+BASE_WEIGHT = 1.0
+VOCABULARY_SIZE = 100_000.0
+# How many continuations are scored at each step; more costs time and rarely changes the winner.
+_CANDIDATES_PER_STEP = 12
+_FIRST_TOKEN_BRANCHES = 4
+_SUFFIX_TOKENS_SCORED = 3
+_MAX_LINE_TOKENS = 64
+
+Lookup = Callable[[int], ContextStats | None]
+
+
+@dataclass(frozen=True)
+class Source:
+    lookup: Lookup
+    max_order: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class SegmentCounts:
+    tokens: list[str]
+    ngrams: list[tuple[int, str, int]]  # (context hash, token, count)
+
+
+def count_segment(tokens: list[str], counted: int) -> SegmentCounts:
+    """The n-grams of the first `counted` tokens, contexts limited to this segment."""
+    keys = [token_key(t) for t in tokens]
+    pairs: Counter[tuple[int, str]] = Counter()
+    for i in range(counted):
+        for h in context_hashes(keys[:i], CACHE_ORDER):
+            pairs[h, tokens[i]] += 1
+    return SegmentCounts(tokens, [(h, t, c) for (h, t), c in pairs.items()])
+
+
+class DocumentModel:
+    """Counts of a file's segments, updated by adding and removing segments as the file changes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.segments: Counter[str] = Counter()
+        self._counts: dict[int, dict[str, int]] = {}
+        self._totals: dict[int, int] = {}
+
+    def overlap(self, segments: Counter[str]) -> int:
+        return sum(min(n, self.segments[s]) for s, n in segments.items() if s in self.segments)
+
+    def sync(self, segments: Counter[str], counts_of: Callable[[str], SegmentCounts]) -> None:
+        """Make the counts those of `segments` (call with the lock held)."""
+        for segment, n in (self.segments - segments).items():
+            self._add(counts_of(segment), -n)
+        for segment, n in (segments - self.segments).items():
+            self._add(counts_of(segment), n)
+        self.segments = segments.copy()
+
+    def _add(self, counts: SegmentCounts, sign: int) -> None:
+        for h, token, n in counts.ngrams:
+            inner = self._counts.get(h)
+            if inner is None:
+                inner = self._counts[h] = {}
+            value = inner.get(token, 0) + sign * n
+            if value > 0:
+                inner[token] = value
+            else:
+                inner.pop(token, None)
+            total = self._totals.get(h, 0) + sign * n
+            if total > 0:
+                self._totals[h] = total
+            else:
+                self._totals.pop(h, None)
+                self._counts.pop(h, None)
+
+    def lookup(self, context: int) -> ContextStats | None:
+        total = self._totals.get(context)
+        if not total:
+            return None
+        counts = self._counts[context]
+        return ContextStats(float(total), len(counts), counts)  # type: ignore[arg-type]
+
+
+class Scorer:
+    """Next-token probabilities from weighted sources; results are memoised per request."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self._sources = sources
+        self._max_order = max(s.max_order for s in sources)
+        self._memo: dict[tuple[int, ...], list[tuple[float, str]]] = {}
+
+    def _levels(self, keys: list[int]) -> list[list[tuple[float, ContextStats]]]:
+        levels = []
+        for order, h in enumerate(context_hashes(keys, self._max_order)):
+            found = [
+                (s.weight, stats)
+                for s in self._sources
+                if order <= s.max_order and (stats := s.lookup(h)) is not None
+            ]
+            if not found:
+                break
+            levels.append(found)
+        return levels
+
+    def probability(self, keys: list[int], token: str) -> float:
+        return _interpolate(self._levels(keys), token)
+
+    def ranked(self, keys: list[int]) -> list[tuple[float, str]]:
+        """Likely next tokens, most probable first (ties broken by the token, for determinism)."""
+        memo_key = tuple(keys[-self._max_order :])
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        levels = self._levels(keys)
+        candidates: set[str] = set()
+        for level in reversed(levels[1:] or levels):
+            for _, stats in level:
+                candidates.update(_top(stats.counts, _CANDIDATES_PER_STEP))
+            if len(candidates) >= _CANDIDATES_PER_STEP:
+                break
+        ranked = sorted(((_interpolate(levels, t), t) for t in candidates), key=_rank_key)
+        self._memo[memo_key] = ranked
+        return ranked
+
+    def matching(self, keys: list[int], partial: str) -> list[tuple[float, str]]:
+        """Tokens that complete the partially typed `partial`, most probable first."""
+        levels = self._levels(keys)
+        candidates = {
+            t
+            for level in levels
+            for _, stats in level
+            for t in stats.counts
+            if t.lstrip(" ").startswith(partial)
+        }
+        return sorted(((_interpolate(levels, t), t) for t in candidates), key=_rank_key)
+
+
+def _rank_key(item: tuple[float, str]) -> tuple[float, str]:
+    return (-item[0], item[1])
+
+
+def _top(counts: dict[str, float], n: int) -> list[str]:
+    if len(counts) <= n:
+        return list(counts)
+    return heapq.nlargest(n, counts, key=counts.__getitem__)
+
+
+def _interpolate(levels: list[list[tuple[float, ContextStats]]], token: str) -> float:
+    p = 1.0 / VOCABULARY_SIZE
+    for level in levels:
+        total = distinct = count = 0.0
+        for weight, stats in level:
+            total += weight * stats.total
+            distinct += stats.distinct
+            count += weight * stats.counts.get(token, 0.0)
+        p = (count + distinct * p) / (total + distinct)
+    return p
+
+
+@dataclass(frozen=True)
+class Request:
+    context: list[str]  # tokens before the cursor
+    partial: str  # a word typed up to the cursor, to be completed
+    pending_space: bool  # the text before the cursor ends with spaces
+    suffix: list[str]  # the first tokens after the cursor
+    multiline: bool
+    max_tokens: int
+    stop: Sequence[str]
+    temperature: float
+    rng: random.Random
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str
+    log_probability: float  # of the completion and what follows it
+    score: float  # log_probability plus how well it reconnects with the text after the cursor
+
+
+def complete(scorer: Scorer, request: Request, candidates: int) -> list[Completion]:
+    """The most likely completions, best first; sampled when temperature > 0."""
+    keys = [token_key(t) for t in request.context[-scorer._max_order :]]
+    if request.partial:
+        first = scorer.matching(keys, request.partial)
+    else:
+        first = scorer.ranked(keys)
+    if not first:
+        return []
+    if request.temperature > 0:
+        rollouts = [_rollout(scorer, request, keys, _sample(first, request)) for _ in range(8)]
+    else:
+        rollouts = [_rollout(scorer, request, keys, f) for f in first[:_FIRST_TOKEN_BRANCHES]]
+    unique: dict[str, Completion] = {}
+    for completion in sorted(rollouts, key=lambda c: -c.score):
+        if completion.text.strip() and completion.text not in unique:
+            unique[completion.text] = completion
+    return list(unique.values())[:candidates]
+
+
+def _sample(ranked: list[tuple[float, str]], request: Request) -> tuple[float, str]:
+    weights = [p ** (1.0 / request.temperature) for p, _ in ranked]
+    return request.rng.choices(ranked, weights=weights)[0]
+
+
+def _rollout(
+    scorer: Scorer, request: Request, keys: list[int], first: tuple[float, str]
+) -> Completion:
+    keys = list(keys)
+    line_indent = _indent_of_line(request.context)
+    pieces: list[str] = []
+    log_p = 0.0  # of the tokens emitted
+    end_log_p = 0.0  # of the token that ended the completion
+    choice = first
+    finish = "length"
+    for step in range(min(request.max_tokens, _MAX_LINE_TOKENS * (8 if request.multiline else 1))):
+        if step:
+            ranked = scorer.ranked(keys)
+            if not ranked:
+                finish = "stop"
+                break
+            choice = _sample(ranked, request) if request.temperature > 0 else ranked[0]
+        p, token = choice
+        if _ends_completion(token, request, line_indent, pieces) or _meets_suffix(token, request):
+            end_log_p = math.log(p)
+            finish = "stop"
+            break
+        log_p += math.log(p)
+        pieces.append(_emitted(token, request, step))
+        keys.append(token_key(token))
+        text = "".join(pieces)
+        stop_at = _first_stop(text, request)
+        if stop_at is not None:
+            return Completion(text[:stop_at], "stop", log_p, log_p)
+        if "\n" in token and not request.multiline:
+            return Completion(text[: text.index("\n")], "stop", log_p, log_p)
+    after = _reconnection(scorer, keys, request) if request.suffix else end_log_p
+    return Completion("".join(pieces), finish, log_p + end_log_p, log_p + after)
+
+
+def _meets_suffix(token: str, request: Request) -> bool:
+    """Whether the token is the text that follows the cursor on its line."""
+    return bool(request.suffix) and not is_line_break(request.suffix[0]) and token == request.suffix[0]
+
+
+def _ends_completion(token: str, request: Request, line_indent: str, pieces: list[str]) -> bool:
+    if not is_line_break(token):
+        return False
+    if not request.multiline or not pieces:
+        return True
+    indent = token.lstrip("\n")
+    # A block ends where the code goes back left of where it started, or at a blank line at top level.
+    return len(indent) < len(line_indent) or (not line_indent and token.startswith("\n\n"))
+
+
+def _emitted(token: str, request: Request, step: int) -> str:
+    if step == 0 and request.partial:
+        return token.lstrip(" ")[len(request.partial) :]
+    if step == 0 and request.pending_space:
+        return token.lstrip(" ")
+    return token
+
+
+def _first_stop(text: str, request: Request) -> int | None:
+    found = [i for s in request.stop if s and (i := text.find(s)) >= 0]
+    return min(found) if found else None
+
+
+def _indent_of_line(context: list[str]) -> str:
+    for token in reversed(context):
+        if is_line_break(token):
+            return token.lstrip("\n")
+    return ""
+
+
+def _reconnection(scorer: Scorer, keys: list[int], request: Request) -> float:
+    """How likely the text after the cursor is, following this completion."""
+    keys = list(keys)
+    log_p = 0.0
+    for token in request.suffix[:_SUFFIX_TOKENS_SCORED]:
+        log_p += math.log(scorer.probability(keys, token))
+        keys.append(token_key(token))
+    return log_p
