@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -48,6 +48,7 @@ class Reply:
 class RecordedRequest:
     method: str
     path: str
+    raw_path: str
     query: str
     headers: dict[str, str]  # lower-cased names
     body: bytes
@@ -135,6 +136,8 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
 
         def setup(self) -> None:
             super().setup()
+            # Small streamed chunks must not wait for delayed ACKs (Nagle): keeps tests fast.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             fake._connected()
 
         def log_message(self, format: str, *args: Any) -> None:
@@ -152,7 +155,9 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             request = RecordedRequest(
                 method=self.command,
-                path=parts.path,
+                # Decoded, as real servers route it: the Vertex SDK sends `@` as `%40`.
+                path=unquote(parts.path),
+                raw_path=parts.path,
                 query=parts.query,
                 headers={name.lower(): value for name, value in self.headers.items()},
                 body=body,

@@ -51,21 +51,20 @@ class VertexProvider:
         self._client_instance: PredictionServiceClient | None = None
 
     def complete(self, request: CompletionRequest) -> list[Candidate]:
-        from google.cloud.aiplatform_v1.types import PredictRequest
-        from google.protobuf import json_format, struct_pb2
+        from google.protobuf import json_format
 
+        endpoint = self._model_path(self.model)
+        instance = {"prefix": request.prefix, "suffix": request.suffix}
         parameters = predict_parameters(request)
-        pb_request = PredictRequest(
-            endpoint=self._model_path(self.model),
-            instances=[
-                json_format.ParseDict(
-                    {"prefix": request.prefix, "suffix": request.suffix}, struct_pb2.Value()
-                )
-            ],
-            parameters=json_format.ParseDict(parameters, struct_pb2.Value()),
-        )
+        # The flattened arguments, as the SDK's own Endpoint.predict uses them: the client turns
+        # the plain dicts into protobuf Values.
         response = self._call(
-            lambda: self._client().predict(request=pb_request, timeout=self.config.timeout)
+            lambda: self._client().predict(
+                endpoint=endpoint,
+                instances=[instance],
+                parameters=parameters,
+                timeout=self.config.timeout,
+            )
         )
         data = json_format.MessageToDict(type(response).pb(response))
         return parse_predictions(data, max_tokens=request.max_tokens)
