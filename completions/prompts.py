@@ -1,0 +1,149 @@
+"""Fit the text around the cursor into a model's prompt (completions-pipeline.md §3)."""
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from completions.languages import Language, comment_markers
+
+# Code BPE tokenizers (Llama, Qwen, StarCoder, Codestral) average 3 to 4 characters a token.
+# Counting 3 errs on the side of a prompt that fits: overflowing the context window is an
+# error, leaving a few tokens unused is not.
+CHARS_PER_TOKEN = 3
+PREFIX_SHARE = 0.93
+# A half-cut block is only looked for at the start of what is left.
+HALF_CUT_BLOCK_SEARCH_SHARE = 0.10
+# The file header and separators that `context_preamble` adds around each item.
+CONTEXT_ITEM_OVERHEAD_TOKENS = 8
+
+# A newline before a line that starts at column 0 and does not just close a block.
+_TOP_LEVEL_LINE_START = re.compile(r"\n(?=[^\s)\]}])")
+
+ContextItem = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class BudgetedPrompt:
+    prefix: str
+    suffix: str
+    context: tuple[ContextItem, ...]
+
+
+def count_tokens(text: str) -> int:
+    """Roughly how many model tokens `text` is: one per CHARS_PER_TOKEN characters."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def budget_prompt(
+    *,
+    prefix: str,
+    suffix: str,
+    context: Sequence[ContextItem],
+    max_prompt_tokens: int,
+    context_share: float = 0.25,
+) -> BudgetedPrompt:
+    """The parts of the prompt that fit in `max_prompt_tokens`.
+
+    Context items come first, within `context_share` of the budget (or all the room the code
+    leaves, when the code is small). Of the rest, the prefix gets about 93 % and the suffix 7 %.
+    """
+    code_tokens = count_tokens(prefix) + count_tokens(suffix)
+    context_budget = max(int(max_prompt_tokens * context_share), max_prompt_tokens - code_tokens)
+    kept_context = _fit_context(context, context_budget)
+    code_budget = max_prompt_tokens - sum(_context_item_tokens(item) for item in kept_context)
+    kept_suffix = _keep_start(suffix, int(code_budget * (1 - PREFIX_SHARE)))
+    kept_prefix = _keep_end(prefix, code_budget - count_tokens(kept_suffix))
+    return BudgetedPrompt(prefix=kept_prefix, suffix=kept_suffix, context=kept_context)
+
+
+def _context_item_tokens(item: ContextItem) -> int:
+    name, content = item
+    return count_tokens(name) + count_tokens(content) + CONTEXT_ITEM_OVERHEAD_TOKENS
+
+
+def _fit_context(context: Sequence[ContextItem], budget: int) -> tuple[ContextItem, ...]:
+    """The items that fit whole, in their order; a half file would mislead more than help."""
+    kept = []
+    for item in context:
+        tokens = _context_item_tokens(item)
+        if tokens <= budget:
+            kept.append(item)
+            budget -= tokens
+    return tuple(kept)
+
+
+def _keep_end(prefix: str, budget: int) -> str:
+    """The end of the prefix, nearest the cursor, without a half-cut block at its start."""
+    max_chars = max(budget, 0) * CHARS_PER_TOKEN
+    if len(prefix) <= max_chars:
+        return prefix
+    kept = prefix[len(prefix) - max_chars :] if max_chars else ""
+    search_end = int(len(kept) * HALF_CUT_BLOCK_SEARCH_SHARE)
+    block_start = _TOP_LEVEL_LINE_START.search(kept, 0, search_end)
+    return kept[block_start.end() :] if block_start else kept
+
+
+def _keep_start(suffix: str, budget: int) -> str:
+    """The start of the suffix, nearest the cursor, ending with a whole line when it can."""
+    max_chars = max(budget, 0) * CHARS_PER_TOKEN
+    if len(suffix) <= max_chars:
+        return suffix
+    kept = suffix[:max_chars]
+    last_newline = kept.rfind("\n")
+    return kept[: last_newline + 1] if last_newline > 0 else kept
+
+
+def context_preamble(context: Sequence[ContextItem], language: Language | None) -> str:
+    """The context items as the model expects other files: each under a comment naming it."""
+    markers = comment_markers(language)
+    marker = markers[0] if markers else "#"
+    return "".join(f"{marker} Path: {name}\n{content.rstrip()}\n\n" for name, content in context)
+
+
+_GENERATION_SYSTEM = (
+    "You are a code generator inside a code editor. You write {language}code that goes at the "
+    "cursor of the file the user is editing. Answer only with the code to insert: no "
+    "explanations, no Markdown code fences, and no repetition of the code around the cursor. "
+    "Match the file's style and indentation."
+)
+_TASKS_BY_GENERATION_TYPE = {
+    "comment": "Write the code that the comment right above the cursor asks for.",
+    "empty_function": "Write the body of the function that the cursor is in.",
+    "small_file": "Continue the file with the code it most likely needs next.",
+}
+_DEFAULT_TASK = "Write the code that belongs at the cursor."
+
+
+def generation_messages(
+    *,
+    prefix: str,
+    suffix: str,
+    file_name: str,
+    language: Language | None,
+    user_instruction: str | None,
+    generation_type: str | None,
+    context: Sequence[ContextItem],
+) -> tuple[str, str]:
+    """The (system, user) prompt asking an instruct or chat model to write code at the cursor."""
+    language_name = f"{language.name} " if language else ""
+    system = _GENERATION_SYSTEM.format(language=language_name)
+    task = user_instruction or _TASKS_BY_GENERATION_TYPE.get(generation_type or "", _DEFAULT_TASK)
+    parts = []
+    if context:
+        parts.append(f"Other files of the project, for reference:\n{_fenced(_joined(context))}")
+    parts.append(f"The file `{file_name}`, with the cursor at <cursor>:")
+    parts.append(_fenced(f"{prefix}<cursor>{suffix}"))
+    parts.append(task)
+    return system, "\n\n".join(parts)
+
+
+def _joined(context: Sequence[ContextItem]) -> str:
+    return "\n".join(f"--- {name}\n{content.rstrip()}" for name, content in context)
+
+
+def _fenced(text: str) -> str:
+    """`text` in a Markdown fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
