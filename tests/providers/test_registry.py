@@ -1,0 +1,39 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from codesuggest.providers import PROVIDER_NAMES, ProviderConfig, provider_for
+
+
+def test_it_knows_the_four_providers():
+    assert set(PROVIDER_NAMES) == {"local", "vertex", "openai", "anthropic"}
+
+
+def test_an_unknown_provider_is_a_value_error():
+    with pytest.raises(ValueError, match="Unknown model provider 'bard'"):
+        provider_for(ProviderConfig(provider="bard", model="x"))
+
+
+def test_the_same_config_gets_the_same_instance_and_so_the_same_connection_pool():
+    config = ProviderConfig(provider="openai", model="m", base_url="http://127.0.0.1:9")
+
+    assert provider_for(config) is provider_for(ProviderConfig(**vars(config)))
+    assert provider_for(config) is not provider_for(ProviderConfig(provider="openai", model="n"))
+
+
+def test_the_package_needs_no_django_settings_and_defers_the_google_sdk():
+    code = (
+        "import sys, codesuggest.providers as p;"
+        "p.provider_for(p.ProviderConfig(provider='vertex', model=''));"
+        "from django.conf import settings;"
+        "print(settings.configured, 'google.cloud.aiplatform_v1' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False False"
