@@ -1,0 +1,254 @@
+import time
+
+import pytest
+
+from completions.languages import detect_language
+from completions.postprocessing import postprocess_completion, postprocess_generation
+
+PYTHON = detect_language("a.py")
+JS = detect_language("a.js")
+GO = detect_language("a.go")
+JAVA = detect_language("A.java")
+PHP = detect_language("a.php")
+
+
+def complete(prefix, suggestion, suffix="", language=PYTHON, hit_token_limit=False):
+    return postprocess_completion(
+        prefix=prefix,
+        suffix=suffix,
+        suggestion=suggestion,
+        language=language,
+        hit_token_limit=hit_token_limit,
+    )
+
+
+# Step 1: comment-only
+
+
+@pytest.mark.parametrize(
+    ("language", "suggestion"),
+    [
+        (PYTHON, "# compute the total\n# and return it"),
+        (JS, "// compute the total"),
+        (GO, "// compute the total\n/* and return it */"),
+        (JAVA, "/** Computes the total. */"),
+        (PHP, "# compute the total"),
+    ],
+)
+def test_it_drops_a_suggestion_of_only_comments(language, suggestion):
+    assert complete("x = 1\n", suggestion, language=language) == ""
+
+
+def test_it_keeps_a_comment_followed_by_code():
+    assert complete("x = 1\n", "# double it\ny = x * 2") == "# double it\ny = x * 2"
+
+
+def test_an_unknown_language_skips_the_syntax_steps():
+    assert complete("x = 1\n", "# only a comment", language=None) == "# only a comment"
+
+
+# Step 2: trim to the enclosing block
+
+
+def test_it_trims_a_python_suggestion_to_the_enclosing_block():
+    prefix = "def f(x):\n    if x:\n        "
+    assert complete(prefix, "return 1\n    return 2\n\ndef g(): ...") == "return 1"
+
+
+def test_it_trims_a_python_body_before_the_next_top_level_statement():
+    prefix = "def f(x):\n    "
+    suggestion = "y = x + 1\n    return y\n\nprint(f(2))\n"
+    assert complete(prefix, suggestion) == "y = x + 1\n    return y"
+
+
+def test_it_keeps_a_whole_javascript_block_and_drops_what_follows():
+    prefix = "function f(x) {\n  "
+    suggestion = "if (x) {\n    y();\n  }\n  return x;\n}\n\nfunction g() {}"
+    assert complete(prefix, suggestion, language=JS) == "if (x) {\n    y();\n  }"
+
+
+def test_it_trims_a_go_suggestion_at_the_end_of_the_function():
+    prefix = "package main\n\nfunc main() {\n\t"
+    suggestion = 'fmt.Println("hi")\n}\n\nfunc other() {}\n'
+    assert complete(prefix, suggestion, language=GO) == 'fmt.Println("hi")\n}'
+
+
+def test_it_trims_a_java_suggestion_at_the_end_of_the_method():
+    prefix = "class A {\n  int f() {\n    "
+    suggestion = "int x = 1;\n    return x;\n  }\n\n  void g() {}\n}"
+    assert complete(prefix, suggestion, language=JAVA) == "int x = 1;\n    return x;\n  }"
+
+
+def test_a_single_line_suggestion_is_left_whole():
+    assert complete("x = 1\ny = ", "x + 1") == "x + 1"
+
+
+# Step 3: overlap with the suffix
+
+
+def test_it_drops_a_suggestion_that_only_repeats_the_suffix():
+    assert complete("def say_hi(s: str", "):", suffix="):") == ""
+
+
+def test_it_cuts_a_closing_brace_the_suffix_already_has():
+    prefix = "class A {\n  int f() {\n    "
+    suggestion = "return 1;\n  }"
+    suffix = "\n  }\n\n  void g() {}\n}\n"
+    assert complete(prefix, suggestion, suffix, language=JAVA) == "return 1;"
+
+
+def test_it_cuts_at_the_occurrence_that_keeps_the_code_valid():
+    prefix = "function f(x) {\n  "
+    suggestion = "if (x) {\n    y();\n  }\n}"
+    suffix = "\n}\n\nfunction g() {}\n"
+    assert complete(prefix, suggestion, suffix, language=JS) == "if (x) {\n    y();\n  }"
+
+
+def test_it_keeps_a_cut_only_when_it_adds_no_syntax_errors():
+    # The `)` closes the call the suggestion opens, not the one in the prefix: cutting it breaks.
+    prefix = "package main\n\nfunc main() {\n\tfmt.Println("
+    suggestion = "strings.Repeat(a, 2)"
+    suffix = ")\n}\n"
+    assert complete(prefix, suggestion, suffix, language=GO) == "strings.Repeat(a, 2)"
+
+
+def test_it_cuts_the_suffixs_closing_parenthesis_on_the_same_line():
+    prefix = "package main\n\nfunc main() {\n\tfmt.Println("
+    suggestion = '"hi")'
+    suffix = ")\n}\n"
+    assert complete(prefix, suggestion, suffix, language=GO) == '"hi"'
+
+
+# Step 4: model reflection
+
+
+def test_it_drops_a_repeated_comment_line_after_the_first_line():
+    prefix = "# load the settings\nsettings = load()\n"
+    suggestion = "x = 1\n# load the settings\ny = 2"
+    assert complete(prefix, suggestion, language=None) == "x = 1\ny = 2"
+
+
+def test_it_drops_five_repeated_code_lines():
+    repeated = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n"
+    prefix = repeated + "\nresult = compute()\n"
+    suggestion = "print(result)\n" + repeated + "print('done')"
+    assert complete(prefix, suggestion, language=None) == "print(result)\nprint('done')"
+
+
+def test_four_repeated_code_lines_are_kept():
+    repeated = "a = 1\nb = 2\nc = 3\nd = 4\n"
+    suggestion = "print(result)\n" + repeated + "print('done')"
+    assert complete(repeated, suggestion, language=None) == suggestion
+
+
+def test_the_first_line_is_never_dropped_as_reflection():
+    prefix = "# load the settings\n"
+    assert complete(prefix, "# load the settings\nx = 1", language=None) == (
+        "# load the settings\nx = 1"
+    )
+
+
+# Step 5: whitespace only
+
+
+def test_it_drops_a_whitespace_only_suggestion():
+    assert complete("x = 1\n", "   \n\t\n") == ""
+    assert complete("x = 1\n", "  \n", language=None) == ""
+
+
+# Step 6: stop at the budget
+
+
+def test_it_cuts_back_to_the_last_whole_line_when_the_model_hit_its_limit():
+    suggestion = "a = 1\nb = 2\nc = compute(1, "
+    assert complete("x = 1\n", suggestion, language=None, hit_token_limit=True) == "a = 1\nb = 2"
+
+
+def test_it_keeps_a_single_unfinished_line_rather_than_nothing():
+    assert complete("x = 1\n", "c = compute(1, ", language=None, hit_token_limit=True) == (
+        "c = compute(1, "
+    )
+
+
+def test_it_keeps_the_last_line_when_the_model_stopped_on_its_own():
+    assert complete("x = 1\n", "a = 1\nb = 2", language=None) == "a = 1\nb = 2"
+
+
+def test_a_suggestion_already_trimmed_to_its_block_is_not_cut_again():
+    prefix = "def f(x):\n    if x:\n        "
+    suggestion = "a = 1\n        return a\n    return 2\n    y = g("
+    assert complete(prefix, suggestion, hit_token_limit=True) == "a = 1\n        return a"
+
+
+# Generations
+
+
+def test_a_generation_loses_its_markdown_fence_and_language_tag():
+    suggestion = "```python\ndef f():\n    return 1\n```\nThis function returns 1."
+    assert postprocess_generation(prefix="x = 1\n", suggestion=suggestion, language=PYTHON) == (
+        "def f():\n    return 1\n"
+    )
+
+
+def test_a_generation_loses_a_bare_language_tag():
+    suggestion = "javascript\nfunction f() {}\n"
+    assert postprocess_generation(prefix="// f\n", suggestion=suggestion, language=JS) == (
+        "function f() {}\n"
+    )
+
+
+def test_a_generation_starts_on_a_new_line_after_a_comment_without_one():
+    generated = postprocess_generation(
+        prefix="# return one", suggestion="```\ndef one():\n    return 1\n```", language=PYTHON
+    )
+    assert generated == "\ndef one():\n    return 1\n"
+
+
+def test_a_generation_after_a_newline_does_not_start_with_blank_lines():
+    generated = postprocess_generation(
+        prefix="// add\n", suggestion="\n\nfunc add(a, b int) int { return a + b }", language=GO
+    )
+    assert generated == "func add(a, b int) int { return a + b }"
+
+
+def test_a_generation_drops_reflected_code_and_whitespace():
+    repeated = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n"
+    generated = postprocess_generation(
+        prefix=repeated, suggestion="f = 6\n" + repeated + "g = 7", language=PYTHON
+    )
+    assert generated == "f = 6\ng = 7"
+    assert postprocess_generation(prefix="x\n", suggestion="```\n  \n```", language=None) == ""
+
+
+# Performance
+
+
+@pytest.mark.parametrize(
+    ("language", "function", "cursor", "suggestion"),
+    [
+        (
+            PYTHON,
+            "def f{n}(x):\n    if x:\n        return {n}\n    return 0\n\n\n",
+            "def g(x):\n    if x:\n        ",
+            "return 1\n    return 2\n\ndef h(): pass\n",
+        ),
+        (
+            JAVA,
+            "  int f{n}(int x) {{\n    if (x > 0) {{\n      return {n};\n    }}\n"
+            "    return 0;\n  }}\n",
+            "  int g(int x) {\n    if (x > 0) {\n      ",
+            "return 1;\n    }\n    return 0;\n  }\n",
+        ),
+    ],
+)
+def test_a_400k_character_file_post_processes_in_milliseconds(
+    language, function, cursor, suggestion
+):
+    body = "".join(function.format(n=n) for n in range(6000))[:400_000]
+    prefix, suffix = body[:200_000] + "\n" + cursor, "\n" + body[200_000:]
+    timings = []
+    for _ in range(20):
+        started = time.perf_counter()
+        complete(prefix, suggestion, suffix, language=language)
+        timings.append(time.perf_counter() - started)
+    assert max(sorted(timings)[:-1]) < 0.020
