@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -63,5 +64,5 @@ class LocalProvider:
                     from completions.local_engine import LocalEngine
                 except ImportError:
                     raise ProviderError("The local completion engine is not installed") from None
-                self._engine = LocalEngine(self.config.local_data_dir)
+                self._engine = LocalEngine(pathlib.Path(self.config.local_data_dir))
             return self._engine

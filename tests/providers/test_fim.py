@@ -49,7 +49,11 @@ def test_a_custom_template_wins_over_the_family():
 
 @pytest.mark.parametrize(
     ("custom", "problem"),
-    [("{prefix}{secret}", "unknown fields: secret"), ("{suffix}", "must contain"), ("{", "")],
+    [
+        ("{prefix}{secret}", "unknown fields: secret"),
+        ("{suffix}", "must contain"),
+        ("{", "not valid"),
+    ],
 )
 def test_a_broken_custom_template_is_refused(custom, problem):
     with pytest.raises(ValueError, match=problem):

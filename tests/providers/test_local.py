@@ -1,0 +1,51 @@
+"""The local provider hands requests to the built-in engine (completions.local_engine)."""
+
+import pytest
+
+from codesuggest.providers import (
+    Candidate,
+    ChatMessage,
+    CompletionRequest,
+    ProviderConfig,
+    provider_for,
+)
+
+try:
+    from completions.local_engine import LocalEngine  # noqa: F401
+except ImportError:  # built by another part of the project; these tests wait for it
+    pytestmark = pytest.mark.skip(reason="completions.local_engine.LocalEngine is not available")
+
+PREFIX = "total = 0\n" + "".join(f"total = total + values[{i}]\n" for i in range(8))
+REQUEST = CompletionRequest(
+    prefix=PREFIX + "total = total + ", suffix="\n", language="python", temperature=0.0
+)
+
+
+@pytest.fixture
+def local(tmp_path):
+    return provider_for(ProviderConfig(provider="local", local_data_dir=str(tmp_path)))
+
+
+def test_completions_are_candidates_and_repeat_at_temperature_zero(local):
+    first = local.complete(REQUEST)
+
+    assert first == local.complete(REQUEST)
+    for candidate in first:
+        assert isinstance(candidate, Candidate)
+        assert candidate.finish_reason in {"stop", "length"}
+
+
+def test_the_stream_is_the_best_completion(local):
+    best = [c.text for c in local.complete(REQUEST)[:1] if c.text]
+
+    assert list(local.stream_complete(REQUEST)) == best
+
+
+def test_chat_answers_the_last_question(local):
+    messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "How is total computed?")]
+
+    answer = local.chat(messages, max_tokens=100)
+
+    assert answer.text
+    assert answer.finish_reason == "stop"
+    assert "".join(local.stream_chat(messages, max_tokens=100)) == answer.text
