@@ -1,0 +1,155 @@
+"""How an answer travels from the worker to the web processes, without the database.
+
+Two channels, both in Redis so that any web process can read what any worker wrote:
+- the *answer signal*: one list per question; the worker pushes the outcome and the web process
+  waiting for it BLPOPs it (no polling, no database connection held while waiting);
+- the *subscription stream*: one Redis Stream per (user, client_subscription_id), to which the
+  worker XADDs the answer's chunks; it outlives the answer by CHAT_STREAM_TTL seconds so a
+  client that connects late still reads everything.
+
+Without Redis (the embedded default, where tasks run in-process) both live in Django's cache,
+which works within one process only.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+PREFIX = "codesuggest:chat"
+# How often the cache fallback looks again; Redis readers block instead.
+CACHE_POLL_SECONDS = 0.05
+# Longest single block on a stream, so that the reader can send keep-alives.
+STREAM_BLOCK_MS = 5_000
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def _redis() -> redis.Redis | None:
+    url = settings.CHAT_REDIS_URL
+    if not url:
+        return None
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis.Redis.from_url(url, health_check_interval=30)
+    return client
+
+
+def _signal_key(question_id: int) -> str:
+    return f"{PREFIX}:answered:{question_id}"
+
+
+def _stream_key(user_id: int, subscription_id: str) -> str:
+    return f"{PREFIX}:stream:{user_id}:{subscription_id}"
+
+
+def _signal_ttl() -> int:
+    # Long enough for the slowest answer; a signal nobody waits for any more simply expires.
+    return settings.CHAT_TASK_TIME_LIMIT * (settings.CHAT_TASK_MAX_RETRIES + 1) + 60
+
+
+# The answer signal --------------------------------------------------------------------------
+
+
+def signal_answer(question_id: int, outcome: dict[str, Any]) -> None:
+    """Tell whoever waits for `question_id` how it ended: {"state", "content" | "error"}."""
+    payload = json.dumps(outcome)
+    client = _redis()
+    if client is None:
+        cache.set(_signal_key(question_id), payload, _signal_ttl())
+        return
+    key = _signal_key(question_id)
+    pipe = client.pipeline()
+    pipe.rpush(key, payload)
+    pipe.expire(key, _signal_ttl())
+    pipe.execute()
+
+
+def wait_for_answer(question_id: int, timeout: float) -> dict[str, Any] | None:
+    """The outcome signalled for `question_id`, or None after `timeout` seconds."""
+    client = _redis()
+    key = _signal_key(question_id)
+    if client is None:
+        deadline = time.monotonic() + timeout
+        while True:
+            payload = cache.get(key)
+            if payload is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(CACHE_POLL_SECONDS)
+    else:
+        # BLPOP takes whole seconds on old servers; fractions work on Redis ≥ 6.
+        popped = client.blpop([key], timeout=max(timeout, 0.01))
+        payload = popped[1] if popped else None
+    return json.loads(payload) if payload is not None else None
+
+
+# The subscription stream ----------------------------------------------------------------------
+
+
+def stream_reset(user_id: int, subscription_id: str) -> None:
+    """Forget an earlier answer on this subscription, so that a reader sees only the new one."""
+    client = _redis()
+    key = _stream_key(user_id, subscription_id)
+    if client is None:
+        cache.delete(key)
+    else:
+        client.delete(key)
+
+
+def stream_publish(user_id: int, subscription_id: str, event: str, data: dict[str, Any]) -> None:
+    key = _stream_key(user_id, subscription_id)
+    entry: dict[Any, Any] = {"event": event, "data": json.dumps(data)}
+    client = _redis()
+    if client is None:
+        # Only one process writes (the eager task), so read-modify-write is safe enough here.
+        cache.set(key, [*cache.get(key, []), entry], settings.CHAT_STREAM_TTL)
+        return
+    pipe = client.pipeline()
+    pipe.xadd(key, entry, maxlen=100_000, approximate=True)
+    pipe.expire(key, settings.CHAT_STREAM_TTL)
+    pipe.execute()
+
+
+def stream_read(
+    user_id: int, subscription_id: str, *, timeout: float
+) -> Iterator[tuple[str, dict[str, Any]] | None]:
+    """Yield (event, data) from the start of the stream as entries arrive, until an event that
+    ends the answer (`done` or `error`) or `timeout` seconds without one. Yields None while
+    nothing new arrives, so the caller can keep its connection alive."""
+    key = _stream_key(user_id, subscription_id)
+    deadline = time.monotonic() + timeout
+    client = _redis()
+    position: Any = "0-0" if client is not None else 0
+    while time.monotonic() < deadline:
+        block = min(STREAM_BLOCK_MS, max(1, int((deadline - time.monotonic()) * 1000)))
+        if client is None:
+            entries = _cached_entries(key, position, block / 1000)
+            position += len(entries)
+        else:
+            result: Any = client.xread({key: position}, block=block, count=100)
+            entries = []
+            for _, items in result or []:
+                for entry_id, fields in items:
+                    position = entry_id
+                    entries.append({k.decode(): v.decode() for k, v in fields.items()})
+        if not entries:
+            yield None
+            continue
+        for entry in entries:
+            event, data = entry["event"], json.loads(entry["data"])
+            yield event, data
+            if event in ("done", "error"):
+                return
+
+
+def _cached_entries(key: str, position: int, wait: float) -> list[dict[str, str]]:
+    deadline = time.monotonic() + wait
+    while True:
+        entries = cache.get(key, [])[position:]
+        if entries or time.monotonic() >= deadline:
+            return entries
+        time.sleep(CACHE_POLL_SECONDS)

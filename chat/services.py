@@ -1,0 +1,284 @@
+"""Duo Chat: asking (web process), answering (Celery worker), history and its purge."""
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from chat import relay
+from chat.models import RESET, Message, Role, State
+from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
+from codesuggest.api import errors
+from codesuggest.features import provider_config
+from codesuggest.providers import ProviderError, ProviderTimeout, provider_for
+from projects.models import Group, Membership, Project, User
+
+logger = logging.getLogger(__name__)
+
+# The model sees at most this many of the most recent messages since the last /reset.
+HISTORY_MESSAGES = 50
+COMMIT_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
+def require_chat_access(user: User) -> None:
+    """Chat hides itself from a user who may not use it (404, as GitLab)."""
+    if not user.chat_access:
+        raise errors.not_found()
+
+
+# Resources ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str = ""
+    id: str = ""
+    project_id: int | None = None
+    description: str = ""
+
+
+def resource_resolve(
+    *, user: User, resource_type: str | None, resource_id: Any, project_id: int | None
+) -> Resource:
+    """The resource the question is about, resolved to this service's groups and projects.
+
+    Raises 404 "Not Found" for one the user may not see and 404 "Not found" for one that does
+    not exist (or of a type this service does not store)."""
+    if resource_type is None or resource_id is None:
+        return Resource()  # GitLab ignores one without the other
+    key = str(resource_id)
+    if resource_type == "group":
+        group = Group.objects.filter(pk=_record_id(key)).first()
+        if group is None:
+            raise errors.record_not_found()
+        if not group_is_visible_to(group, user):
+            raise errors.not_found()
+        return Resource("group", key, None, f'the group "{group.name}" ({group.full_path})')
+    if resource_type == "project":
+        project = _visible_project(user, _record_id(key))
+        return Resource(
+            "project", key, project.pk, f'the project "{project.name}" ({project.full_path})'
+        )
+    if resource_type == "commit":
+        if project_id is None:
+            raise errors.record_not_found()
+        project = _visible_project(user, project_id)
+        if not COMMIT_SHA.fullmatch(key):
+            raise errors.record_not_found()
+        return Resource(
+            "commit", key, project.pk, f"the commit {key} in the project {project.full_path}"
+        )
+    # issue, epic, merge_request: records this service does not keep.
+    raise errors.record_not_found()
+
+
+def _record_id(value: str) -> int:
+    if not value.isdigit():
+        raise errors.record_not_found()
+    return int(value)
+
+
+def _visible_project(user: User, project_id: int) -> Project:
+    project = Project.objects.select_related("group").filter(pk=project_id).first()
+    if project is None:
+        raise errors.record_not_found()
+    if not project.is_visible_to(user):
+        raise errors.not_found()
+    return project
+
+
+def group_is_visible_to(group: Group, user: User) -> bool:
+    """Admins, members of the group, of a group above or of anything below it see the group; so
+    does anyone who sees a project in it (a GitLab group is at least as visible as its
+    projects)."""
+    if user.is_admin:
+        return True
+    lineage = Group.objects.lineage_of(group.full_path)
+    below = models.Q(group__full_path__istartswith=f"{group.full_path}/") | models.Q(
+        project__full_path__istartswith=f"{group.full_path}/"
+    )
+    if Membership.objects.filter(user=user).filter(models.Q(group__in=lineage) | below).exists():
+        return True
+    projects = Project.objects.filter(full_path__istartswith=f"{group.full_path}/")
+    return any(project.is_visible_to(user) for project in projects.exclude(visibility="private"))
+
+
+# Asking (the web process) ---------------------------------------------------------------------
+
+
+def question_ask(
+    *,
+    user: User,
+    content: str,
+    resource: Resource,
+    additional_context: Sequence[dict[str, Any]],
+    referer_url: str | None,
+    client_subscription_id: str | None,
+    with_clean_history: bool,
+) -> str:
+    """Store the question, have a worker answer it, and return the answer.
+
+    Raises ProviderError (503) when the model failed, and ProviderTimeout (504) when no answer
+    came within CHAT_TIMEOUT; that answer is still stored in the history when it comes."""
+    from chat.tasks import answer_question  # the task module imports this one
+
+    if client_subscription_id:
+        relay.stream_reset(user.pk, client_subscription_id)
+    with transaction.atomic():
+        if with_clean_history:
+            Message.objects.create(user=user, role=Role.RESET, content=RESET)
+        question = Message.objects.create(
+            user=user,
+            role=Role.USER,
+            content=content,
+            state=State.PENDING,
+            resource_type=resource.type,
+            resource_id=resource.id,
+            project_id=resource.project_id,
+            resource_description=resource.description,
+            additional_context=list(additional_context),
+            referer_url=referer_url or "",
+            client_subscription_id=client_subscription_id or "",
+            with_clean_history=with_clean_history,
+        )
+        answer_question.delay_on_commit(question.pk)
+    release_database_connection()
+    timeout = settings.CHAT_TIMEOUT
+    outcome = relay.wait_for_answer(question.pk, timeout)
+    if outcome is None:
+        raise ProviderTimeout(
+            f"The chat model did not answer within {timeout:g}s; "
+            "the answer will be kept in the chat history when it comes"
+        )
+    if outcome["state"] == State.FAILED:
+        raise ProviderError(outcome["error"])
+    return outcome["content"]
+
+
+def release_database_connection() -> None:
+    """Give the connection back before a long wait: a web process waiting for many answers at
+    once must not hold as many database connections. Inside a transaction (a test's) it stays."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+# Answering (the Celery worker) ----------------------------------------------------------------
+
+
+def question_answer(*, question_id: int, attempt: int = 1) -> None:
+    """Answer a pending question; do nothing for one already answered (or failed, or purged).
+
+    Raises ProviderError for the caller to retry or give up (`question_fail`)."""
+    question = Message.objects.filter(pk=question_id, role=Role.USER).first()
+    if question is None or question.state != State.PENDING:
+        return
+    messages = build_messages(
+        question=question.content,
+        resource_description=question.resource_description,
+        additional_context=question.additional_context,
+        history=history_for(question),
+    )
+    provider = provider_for(provider_config("chat"))
+    subscription = question.client_subscription_id
+    if subscription:
+        # A retry or a redelivered task streams the answer again from the start.
+        relay.stream_publish(question.user_id, subscription, "start", {"attempt": attempt})
+        parts = []
+        for chunk in provider.stream_chat(messages, max_tokens=ANSWER_TOKENS):
+            parts.append(chunk)
+            relay.stream_publish(question.user_id, subscription, "chunk", {"content": chunk})
+        text = "".join(parts)
+    else:
+        text = provider.chat(messages, max_tokens=ANSWER_TOKENS).text
+    _finish(question_id, answer=text)
+
+
+def question_fail(*, question_id: int, error: str) -> None:
+    _finish(question_id, error=error)
+
+
+def _finish(question_id: int, *, answer: str | None = None, error: str = "") -> None:
+    with transaction.atomic():
+        question = Message.objects.select_for_update().filter(pk=question_id).first()
+        if question is None or question.state != State.PENDING:
+            return  # another run of the task got there first
+        if answer is not None:
+            stored = Message.objects.create(
+                user_id=question.user_id,
+                role=Role.ASSISTANT,
+                content=answer,
+                question=question,
+                request_id=question.request_id,
+                resource_type=question.resource_type,
+                resource_id=question.resource_id,
+                project_id=question.project_id,
+            )
+            answer = stored.content
+        question.state = State.DONE if answer is not None else State.FAILED
+        question.error = error[:500]
+        question.save(update_fields=["state", "error", "updated_at"])
+        if question.with_clean_history:
+            Message.objects.create(user_id=question.user_id, role=Role.RESET, content=RESET)
+    if answer is not None:
+        outcome = {"state": State.DONE, "content": answer}
+        event, data = "done", {"content": answer, "request_id": str(question.request_id)}
+    else:
+        outcome = {"state": State.FAILED, "error": error}
+        event, data = "error", {"message": error, "request_id": str(question.request_id)}
+    relay.signal_answer(question_id, outcome)
+    if question.client_subscription_id:
+        relay.stream_publish(question.user_id, question.client_subscription_id, event, data)
+
+
+def history_for(question: Message) -> list[Exchange]:
+    """The user's earlier questions and their answers since the last /reset, oldest first,
+    from the 50 most recent messages. Questions without an answer are left out."""
+    earlier = Message.objects.filter(user_id=question.user_id, pk__lt=question.pk)
+    last_reset = earlier.filter(role=Role.RESET).order_by("-pk").values_list("pk", flat=True)
+    since = earlier.filter(pk__gt=last_reset.first() or 0)
+    recent = list(since.exclude(role=Role.RESET).order_by("-pk")[:HISTORY_MESSAGES])
+    questions = [m for m in reversed(recent) if m.role == Role.USER]
+    # An answer may have come after later questions (it timed out): it still belongs to its own.
+    answers = {
+        m.question_id: m.content
+        for m in Message.objects.filter(role=Role.ASSISTANT, question__in=questions)
+    }
+    return [Exchange(q.content, answers[q.pk]) for q in questions if q.pk in answers]
+
+
+def history_purge_expired() -> int:
+    """Delete history older than CHAT_HISTORY_RETENTION_DAYS (0 keeps it for ever); the number
+    of messages deleted."""
+    days = settings.CHAT_HISTORY_RETENTION_DAYS
+    if days == 0:
+        return 0
+    count, _ = Message.objects.older_than(timezone.now() - timedelta(days=days)).delete()
+    return count
+
+
+# Streaming to the client ----------------------------------------------------------------------
+
+
+def subscription_events(*, user: User, subscription_id: str) -> Iterator[bytes]:
+    """The answer published for this user's subscription, as Server-Sent Events."""
+    timeout = settings.CHAT_TIMEOUT + 30
+    for item in relay.stream_read(user.pk, subscription_id, timeout=timeout):
+        if item is None:
+            yield b": keep-alive\n\n"
+            continue
+        event, data = item
+        yield sse_event(event, data)
+        if event in ("done", "error"):
+            return
+    yield sse_event("error", {"message": "No answer was published in time"})
+
+
+def sse_event(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()

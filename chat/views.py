@@ -1,0 +1,95 @@
+from typing import cast
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chat.services import (
+    question_ask,
+    release_database_connection,
+    require_chat_access,
+    resource_resolve,
+    subscription_events,
+)
+from codesuggest.api.authentication import AI_SCOPES
+from codesuggest.api.params import Param, Schema
+from codesuggest.api.views import ApiView
+from projects.models import User
+
+RESOURCE_TYPES = ("issue", "epic", "group", "project", "merge_request", "commit")
+CONTEXT_CATEGORIES = ("file", "snippet", "merge_request", "issue", "dependency", "local_git")
+CONTEXT_ITEM = Param(
+    dict,
+    fields={
+        "category": Param(str, required=True, choices=CONTEXT_CATEGORIES),
+        "id": Param(str, required=True, allow_blank=False, max_length=255),
+        "content": Param(str, required=True, allow_blank=False),
+        "metadata": Param(dict, default={}),
+    },
+)
+
+
+def chat_schema() -> Schema:
+    # Built per request: the content limit is a setting.
+    return {
+        "content": Param(
+            str, required=True, allow_blank=False, max_length=settings.CHAT_MAX_CONTENT_LENGTH
+        ),
+        "resource_type": Param(str, choices=RESOURCE_TYPES),
+        "resource_id": Param((str, int)),
+        "referer_url": Param(str, max_length=1000),
+        "client_subscription_id": Param(str, max_length=500),
+        "with_clean_history": Param(bool, default=False),
+        "project_id": Param(int),
+        "additional_context": Param(list, items=CONTEXT_ITEM, default=[]),
+    }
+
+
+class ChatCompletionsView(ApiView):
+    required_scopes = AI_SCOPES
+
+    def post(self, request: Request) -> Response:
+        user = cast(User, request.user)  # IsAuthenticated let only a user through
+        require_chat_access(user)
+        data = self.parse(request, chat_schema())
+        resource = resource_resolve(
+            user=user,
+            resource_type=data["resource_type"],
+            resource_id=data["resource_id"],
+            project_id=data["project_id"],
+        )
+        answer = question_ask(
+            user=user,
+            content=data["content"],
+            resource=resource,
+            additional_context=[
+                {**item, "metadata": item["metadata"] or {}} for item in data["additional_context"]
+            ],
+            referer_url=data["referer_url"],
+            client_subscription_id=data["client_subscription_id"],
+            with_clean_history=data["with_clean_history"],
+        )
+        return Response(answer, status=201)
+
+
+class ChatSubscriptionView(ApiView):
+    """Server-Sent Events: the chunks of the answer to a question asked with this
+    client_subscription_id, then a `done` event with the whole answer (or `error`)."""
+
+    required_scopes = AI_SCOPES
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # Clients ask for text/event-stream; errors before the stream starts are still JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request: Request, subscription_id: str) -> StreamingHttpResponse:
+        user = cast(User, request.user)
+        require_chat_access(user)
+        events = subscription_events(user=user, subscription_id=subscription_id)
+        release_database_connection()
+        return StreamingHttpResponse(
+            events,
+            content_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
