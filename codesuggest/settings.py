@@ -141,8 +141,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not memory, so that the worker and server processes the tests start share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+    # A file, not memory, so that the worker and server processes the tests start share it;
+    # one per test run, so that runs side by side do not trip over each other.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -180,7 +181,11 @@ REST_FRAMEWORK = {
         "codesuggest.api.authentication.BrowserSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # GitLab's API takes parameters as JSON or as a form (`private_token`, api.md §1.1).
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "codesuggest.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -249,4 +254,50 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# Celery ------------------------------------------------------------------------------------
+# Chat questions are answered by Celery workers. With no broker, tasks run in-process (eager) so
+# that the embedded default still answers; chat then waits and streams through the local cache.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# Answers travel through the database and Redis, never through a result backend.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks acknowledged late must not be hoarded by one worker while others are idle.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
+# A chat answer: the model call (CHAT_TIMEOUT, plus the provider's own quick retries) and the
+# bookkeeping around it. The soft limit lets the task record the failure; the hard one kills it.
+CHAT_TASK_SOFT_TIME_LIMIT = int(CHAT_TIMEOUT * 2) + 15
+CHAT_TASK_TIME_LIMIT = CHAT_TASK_SOFT_TIME_LIMIT + 15
+# Transient provider failures are retried this many times, waiting 2, 4, 8… seconds.
+CHAT_TASK_MAX_RETRIES = 3
+# A message taken by a worker that died unannounced (SIGKILL, lost machine) goes back to the
+# queue after this many seconds. Longer than any task may run, so a slow answer is not redone.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT", CHAT_TASK_TIME_LIMIT + 60, minimum=1
+    ),
+}
+# Where workers signal answers and publish streamed chunks, so that any web process can read
+# them. None: the local cache, which only works in one process (the embedded default).
+CHAT_REDIS_URL = REDIS_URL or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if CELERY_BROKER_URL and not CHAT_REDIS_URL:
+    raise ImproperlyConfigured("REDIS_URL is required when CELERY_BROKER_URL is not Redis")
+# Seconds a chat stream stays readable after its last chunk, for a client that connects late.
+CHAT_STREAM_TTL = 600
+CELERY_BEAT_SCHEDULE = {
+    "purge-chat-history": {
+        "task": "chat.tasks.purge_chat_history",
+        "schedule": 3600.0,
+    },
 }
