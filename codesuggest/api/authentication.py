@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 
 from codesuggest.api import errors
@@ -44,10 +44,14 @@ def presented_credential(request: Request) -> tuple[str, str] | None:
 
 def _body_private_token(request: Request) -> str | None:
     # A malformed body must not turn an anonymous request into a 400: authentication comes
-    # first, and the parse error is reported later, to an authenticated caller.
+    # first, and the parse error is reported later, to an authenticated caller. DRF answers a
+    # second read of a body that failed to parse with empty data, so the error is kept here.
     try:
         data = request.data
-    except ParseError:
+    except ParseError as exc:
+        request.body_parse_error = exc
+        return None
+    except UnsupportedMediaType:
         return None
     value = data.get("private_token") if hasattr(data, "get") else None
     return value if isinstance(value, str) else None

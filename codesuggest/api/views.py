@@ -18,6 +18,10 @@ class ApiView(APIView):
     accepts_code_suggestions_token = False
 
     def parse(self, request: Request, schema: params.Schema) -> dict[str, Any]:
+        # Set when authentication already tried to read the body (for `private_token`).
+        parse_error = getattr(request, "body_parse_error", None)
+        if parse_error is not None:
+            raise parse_error
         return params.parse(request.data, schema)
 
 
