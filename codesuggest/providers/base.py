@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -170,7 +170,7 @@ class HttpClient:
             raise self.error("sent an unexpected response")
         return data
 
-    def stream_sse(self, url: str, body: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    def stream_sse(self, url: str, body: dict[str, Any]) -> Generator[tuple[str, str]]:
         """Yield (event, data) pairs of a Server-Sent Events response.
 
         A generator: closing it closes the upstream response, so an abandoned stream frees
@@ -190,13 +190,13 @@ class HttpClient:
 
     @staticmethod
     def _sse_events(response: requests.Response) -> Iterator[tuple[str, str]]:
-        event, data = "", []
+        event, data = "", list[str]()
         for raw in response.iter_lines(decode_unicode=False):
             line = raw.decode("utf-8", errors="replace")
             if not line:
                 if data:
                     yield event or "message", "\n".join(data)
-                event, data = "", []
+                event, data = "", list[str]()
             elif line.startswith("event:"):
                 event = line[6:].strip()
             elif line.startswith("data:"):

@@ -95,10 +95,11 @@ class VertexProvider:
                 request=pb_request, timeout=self.config.timeout
             )
         )
+        chunks = iter(stream)
         try:
             while True:
                 try:
-                    chunk = next(stream)
+                    chunk = next(chunks)
                 except StopIteration:
                     return
                 except Exception as exc:  # the SDK's stream parser raises plain ValueError too
