@@ -1,0 +1,68 @@
+"""GET /api/v4/user, /version and /metadata: what editor clients ask first (api.md §6)."""
+
+import re
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import make_token
+
+SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+GITLAB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def test_it_describes_the_current_user(api, world):
+    world.alice.first_name, world.alice.last_name = "Alice", "Liddell"
+    world.alice.save()
+    response = api.get("/api/v4/user", token=make_token(world.alice))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == world.alice.pk
+    assert body["username"] == "alice"
+    assert body["name"] == "Alice Liddell"
+    assert body["state"] == "active"
+    assert "avatar_url" in body
+    assert body["web_url"] == f"{settings.CODESUGGEST_URL}/alice"
+    assert GITLAB_TIME.match(body["created_at"])
+    assert body["email"] == "alice@example.com"
+    assert body["is_admin"] is False
+
+
+def test_it_names_a_user_without_a_full_name_by_username(api, world):
+    assert api.get("/api/v4/user", token=make_token(world.bob)).json()["name"] == "bob"
+
+
+def test_it_says_whether_the_user_is_an_admin(api, world):
+    world.charlie.is_superuser = True
+    world.charlie.save()
+    assert api.get("/api/v4/user", token=make_token(world.charlie)).json()["is_admin"] is True
+
+
+def test_it_accepts_a_read_user_token(api, world):
+    response = api.get("/api/v4/user", token=make_token(world.alice, ("read_user",)))
+    assert response.status_code == 200
+
+
+def test_it_refuses_an_anonymous_caller(api, world):
+    response = api.get("/api/v4/user")
+    assert response.status_code == 401
+    assert response.json() == {"message": "401 Unauthorized"}
+
+
+@pytest.mark.parametrize("path", ["/api/v4/version", "/api/v4/metadata"])
+def test_it_reports_a_version_new_enough_for_gitlab_editor_clients(api, world, path):
+    response = api.get(path, token=make_token(world.alice))
+    assert response.status_code == 200
+    body = response.json()
+    match = SEMVER.match(body["version"])
+    assert match, body["version"]
+    assert tuple(int(part) for part in match.groups()) >= (17, 2, 0)
+    assert isinstance(body["revision"], str)
+    assert body["revision"]
+
+
+@pytest.mark.parametrize("path", ["/api/v4/version", "/api/v4/metadata"])
+def test_the_version_needs_a_credential(api, world, path):
+    response = api.get(path)
+    assert response.status_code == 401
+    assert response.json() == {"message": "401 Unauthorized"}
