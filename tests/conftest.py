@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from completions import usage
 from projects.models import AccessLevel, Group, Membership, PersonalAccessToken, Project, User
 
 
@@ -28,6 +29,8 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+    # Usage events buffered by one test must not land in the next test's database.
+    usage._buffer.clear()
 
 
 @pytest.fixture

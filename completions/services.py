@@ -1,0 +1,268 @@
+"""From an editor's request to clean suggestions: intent, language, prompt, provider, clean-up."""
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+
+from codesuggest.features import provider_config
+from codesuggest.providers import (
+    Candidate,
+    ChatMessage,
+    CompletionRequest,
+    Provider,
+    ProviderConfig,
+    provider_for,
+)
+from completions.intent import detect_intent
+from completions.languages import Language, detect_language
+from completions.postprocessing import postprocess_completion, postprocess_generation
+from completions.prompts import budget_prompt, context_preamble, generation_messages
+
+COMPLETION_MAX_TOKENS = 64
+GENERATION_MAX_TOKENS = 1024
+# Context windows (tokens) by model family; the prompt is cut to fit beside the output.
+CONTEXT_WINDOWS = (
+    ("code-gecko", 2048),
+    ("codestral", 32_768),
+    ("qwen", 32_768),
+    ("codegemma", 8192),
+    ("codellama", 16_384),
+    ("starcoder", 8192),
+    ("deepseek", 16_384),
+    ("claude", 200_000),
+    ("gemini", 1_000_000),
+    ("gpt-4", 128_000),
+)
+DEFAULT_CONTEXT_WINDOW = 8192
+# The local engine reads the whole file it is given; 100 KB above the cursor is its design point.
+LOCAL_CONTEXT_WINDOW = 32_768
+# A completion may run past the current line only when the cursor opens a block.
+_OPENS_BLOCK = re.compile(r"(:|\{|\(|\[|=>|\bdo|\bthen)\s*$")
+
+
+@dataclass(frozen=True)
+class SuggestionRequest:
+    file_name: str
+    content_above_cursor: str
+    content_below_cursor: str = ""
+    intent: str | None = None
+    generation_type: str | None = None
+    user_instruction: str | None = None
+    context: tuple[tuple[str, str], ...] = ()
+    choices_count: int = 1
+    project_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    text: str
+    finish_reason: str
+
+
+@dataclass
+class Suggestions:
+    intent: str
+    language: Language | None
+    config: ProviderConfig
+    model_name: str
+    prompt_chars: int
+    choices: list[Choice] = field(default_factory=list)
+
+    @property
+    def model(self) -> dict[str, str]:
+        return {
+            "engine": self.config.provider,
+            "name": self.model_name,
+            "lang": self.language.name if self.language else "",
+        }
+
+
+@dataclass
+class _Plan:
+    """What one request turns into before any model is called."""
+
+    request: SuggestionRequest
+    language: Language | None
+    intent: str
+    config: ProviderConfig
+    provider: Provider
+    completion: CompletionRequest
+    messages: list[ChatMessage]
+
+    def suggestions(self) -> Suggestions:
+        prompt_chars = len(self.completion.prefix) + len(self.completion.suffix)
+        return Suggestions(
+            intent=self.intent,
+            language=self.language,
+            config=self.config,
+            model_name=model_name(self.config),
+            prompt_chars=prompt_chars,
+        )
+
+
+def model_name(config: ProviderConfig) -> str:
+    return config.model or {"local": "codesuggest-ngram"}.get(config.provider, "default")
+
+
+def context_window(config: ProviderConfig) -> int:
+    if config.provider == "local":
+        return LOCAL_CONTEXT_WINDOW
+    name = config.model.lower()
+    return next(
+        (size for family, size in CONTEXT_WINDOWS if family in name), DEFAULT_CONTEXT_WINDOW
+    )
+
+
+def _plan(request: SuggestionRequest) -> _Plan:
+    language = detect_language(request.file_name)
+    intent = detect_intent(
+        content_above_cursor=request.content_above_cursor,
+        content_below_cursor=request.content_below_cursor,
+        language=language,
+        intent=request.intent,
+        generation_type=request.generation_type,
+        user_instruction=request.user_instruction,
+    )
+    generating = intent == "generation"
+    config = provider_config("generations" if generating else "completions")
+    max_tokens = GENERATION_MAX_TOKENS if generating else COMPLETION_MAX_TOKENS
+    budget = budget_prompt(
+        prefix=request.content_above_cursor,
+        suffix=request.content_below_cursor,
+        context=request.context,
+        max_prompt_tokens=max(256, context_window(config) - max_tokens),
+    )
+    completion = CompletionRequest(
+        # Open files and snippets read to the model as files above this one.
+        prefix=context_preamble(budget.context, language) + budget.prefix,
+        suffix=budget.suffix,
+        file_name=request.file_name,
+        language=language.id if language else "",
+        project_key=request.project_key,
+        max_tokens=max_tokens,
+        temperature=0.0 if config.provider == "local" else 0.2,
+        candidates=request.choices_count,
+        multiline=generating or bool(_OPENS_BLOCK.search(budget.prefix[-200:])),
+    )
+    messages: list[ChatMessage] = []
+    if generating:
+        system, user = generation_messages(
+            prefix=budget.prefix,
+            suffix=budget.suffix,
+            file_name=request.file_name,
+            language=language,
+            user_instruction=request.user_instruction,
+            generation_type=request.generation_type,
+            context=budget.context,
+        )
+        messages = [ChatMessage("system", system), ChatMessage("user", user)]
+    return _Plan(
+        request=request,
+        language=language,
+        intent=intent,
+        config=config,
+        provider=provider_for(config),
+        completion=completion,
+        messages=messages,
+    )
+
+
+def suggest(request: SuggestionRequest) -> Suggestions:
+    """Suggestions for the cursor position, cleaned; none when nothing good is available."""
+    return _suggest(_plan(request))
+
+
+def _suggest(plan: _Plan) -> Suggestions:
+    request = plan.request
+    result = plan.suggestions()
+    if plan.intent == "generation":
+        candidate = plan.provider.chat(plan.messages, max_tokens=plan.completion.max_tokens)
+        text = postprocess_generation(
+            prefix=request.content_above_cursor, suggestion=candidate.text, language=plan.language
+        )
+        result.choices = [Choice(text, candidate.finish_reason)] if text else []
+        return result
+    for candidate in plan.provider.complete(plan.completion):
+        text = postprocess_completion(
+            prefix=request.content_above_cursor,
+            suffix=request.content_below_cursor,
+            suggestion=candidate.text,
+            language=plan.language,
+            hit_token_limit=candidate.finish_reason == "length",
+        )
+        if text:
+            result.choices.append(Choice(text, _finish_reason(candidate, text)))
+    return result
+
+
+def _finish_reason(candidate: Candidate, text: str) -> str:
+    """'length' only when the token limit is still what ends the text the client gets: when
+    post-processing cut it at a block or line end, the cut, not the limit, ended it."""
+    if candidate.finish_reason != "length":
+        return "stop"
+    return "length" if candidate.text.rstrip() == text.rstrip() else "stop"
+
+
+def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Iterator[str]]:
+    """The suggestion as chunks, as the model produces them.
+
+    A completion is short: it is produced whole and cleaned like any other, then sent as one
+    chunk. A generation streams as it is written, with its Markdown fences taken out on the way.
+    The first chunk is fetched here, so that a failing provider is an error response, not a
+    broken stream. Closing the returned iterator closes the upstream request.
+    """
+    plan = _plan(request)
+    if plan.intent != "generation":
+        suggestions = _suggest(plan)
+        return suggestions, iter([choice.text for choice in suggestions.choices[:1]])
+    result = plan.suggestions()
+    upstream = plan.provider.stream_chat(plan.messages, max_tokens=plan.completion.max_tokens)
+    chunks = _without_fences(upstream)
+    first = next(chunks, None)
+    return result, _prepend(first, chunks)
+
+
+def _prepend(first: str | None, rest: Iterator[str]) -> Iterator[str]:
+    with closing(rest):  # type: ignore[type-var]
+        if first:
+            yield first
+        yield from rest
+
+
+def _without_fences(chunks: Iterator[str]) -> Iterator[str]:
+    """Drop a Markdown opening fence (with its language tag) and a closing fence from a stream.
+
+    Text is held back only while it could still be the start or the end of a fence.
+    """
+    with closing(chunks):  # type: ignore[type-var]
+        pending = ""
+        opened = False
+        for chunk in chunks:
+            pending += chunk
+            if not opened:
+                stripped = pending.lstrip()
+                if stripped.startswith("```"):
+                    if "\n" not in stripped:
+                        continue
+                    pending = stripped.split("\n", 1)[1]
+                elif len(stripped) < 3 and "```".startswith(stripped):
+                    continue
+                opened = True
+            # Keep back what might be the beginning of a closing fence.
+            cut = pending.rfind("\n")
+            if cut == -1 or "`" not in pending[cut:]:
+                cut = len(pending)
+            if cut:
+                yield pending[:cut]
+                pending = pending[cut:]
+        closing_fence = re.search(r"\n?```\s*$", pending)
+        if closing_fence:
+            pending = pending[: closing_fence.start()]
+        if pending:
+            yield pending
+
+
+def sse_event(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"

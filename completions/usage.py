@@ -1,0 +1,95 @@
+"""Usage events, recorded without slowing the request they describe.
+
+Events wait in a small per-process buffer and are written in one INSERT once the buffer is
+full or old, after the response has gone out (on `request_finished`), and at exit.
+"""
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.signals import request_finished
+from django.utils import timezone
+
+from completions.models import UsageEvent
+from completions.services import Suggestions
+from projects.models import Project, User
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+MAX_AGE_SECONDS = 5.0
+
+_buffer: list[UsageEvent] = []
+_oldest = 0.0
+_lock = threading.Lock()
+
+
+def record_usage(**fields: Any) -> None:
+    global _oldest
+    event = UsageEvent(created_at=timezone.now(), **fields)
+    with _lock:
+        if not _buffer:
+            _oldest = time.monotonic()
+        _buffer.append(event)
+
+
+class UsageRecord:
+    def __init__(self, **fields: Any) -> None:
+        self.fields = fields
+
+    def describe(self, suggestions: Suggestions) -> None:
+        self.fields.update(
+            language=suggestions.language.name if suggestions.language else "",
+            intent=suggestions.intent,
+            provider=suggestions.config.provider,
+            model=suggestions.model_name,
+            prompt_chars=suggestions.prompt_chars,
+            suggestion_chars=sum(len(choice.text) for choice in suggestions.choices),
+            choices=len(suggestions.choices),
+        )
+
+
+@contextmanager
+def tracked_usage(*, user: User, project: Project | None, endpoint: str) -> Iterator[UsageRecord]:
+    """Record the work done inside the block: what was asked, how long it took, how it ended."""
+    record = UsageRecord(user=user, project=project, endpoint=endpoint)
+    started = time.perf_counter()
+    status = 200
+    try:
+        yield record
+    except Exception as exc:
+        status = getattr(exc, "status", 500)
+        raise
+    finally:
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        record_usage(status=status, latency_ms=latency_ms, **record.fields)
+
+
+def flush_usage_events(*, force: bool = True) -> int:
+    """Write the buffered events; without `force`, only when the batch is full or old."""
+    with _lock:
+        due = len(_buffer) >= BATCH_SIZE or time.monotonic() - _oldest >= MAX_AGE_SECONDS
+        if not _buffer or not (force or due):
+            return 0
+        batch = _buffer.copy()
+        _buffer.clear()
+    try:
+        UsageEvent.objects.bulk_create(batch)
+    except Exception:
+        # Analytics must never break serving; a lost batch is logged, not retried forever.
+        logger.exception("Could not write %d usage events", len(batch))
+        return 0
+    return len(batch)
+
+
+def _flush_when_due(**kwargs: Any) -> None:
+    flush_usage_events(force=False)
+
+
+request_finished.connect(_flush_when_due, dispatch_uid="completions.usage.flush")
+atexit.register(flush_usage_events)

@@ -1,0 +1,161 @@
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from codesuggest.api.authentication import AI_SCOPES
+from codesuggest.api.params import Param
+from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
+from codesuggest.api.tokens import issue_code_suggestions_token
+from codesuggest.api.views import ApiView
+from completions.services import (
+    SuggestionRequest,
+    Suggestions,
+    sse_event,
+    stream_suggestion,
+    suggest,
+)
+from completions.usage import tracked_usage
+from projects.access import (
+    project_gating_code_suggestions,
+    require_code_suggestions_access,
+    require_code_suggestions_feature,
+)
+
+MAX_FILE_CHARS = 400_000
+
+CONTEXT_ITEM = Param(
+    dict,
+    fields={
+        "type": Param(str, required=True, choices=("file", "snippet")),
+        "name": Param(str, required=True, allow_blank=False, max_length=255),
+        "content": Param(str, required=True, allow_blank=False),
+    },
+)
+
+COMPLETION_PARAMS = {
+    "current_file": Param(
+        dict,
+        required=True,
+        fields={
+            "file_name": Param(str, required=True, max_length=255),
+            "content_above_cursor": Param(str, required=True, max_length=MAX_FILE_CHARS),
+            "content_below_cursor": Param(str, max_length=MAX_FILE_CHARS, default=""),
+        },
+    ),
+    "intent": Param(str, choices=("completion", "generation")),
+    "stream": Param(bool, default=False),
+    "project_path": Param(str),
+    "generation_type": Param(str, choices=("comment", "empty_function", "small_file")),
+    "user_instruction": Param(str),
+    "context": Param(list, allow_blank=False, items=CONTEXT_ITEM),
+    "choices_count": Param(int, minimum=1, maximum=4, default=1),
+}
+
+
+class CodeSuggestionsView(ApiView):
+    """Shared by every code-suggestions endpoint: who may call it, in GitLab's order."""
+
+    required_scopes = AI_SCOPES
+    accepts_code_suggestions_token = True
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        require_code_suggestions_access(request.user)
+        require_code_suggestions_feature()
+
+
+class CompletionsView(CodeSuggestionsView):
+    def post(self, request: Request) -> Response | StreamingHttpResponse:
+        params = self.parse(request, COMPLETION_PARAMS)
+        project = project_gating_code_suggestions(request.user, params["project_path"])
+        enforce_code_suggestions_rate_limit(request)
+        current_file = params["current_file"]
+        suggestion_request = SuggestionRequest(
+            file_name=current_file["file_name"],
+            content_above_cursor=current_file["content_above_cursor"],
+            content_below_cursor=current_file["content_below_cursor"],
+            intent=params["intent"],
+            generation_type=params["generation_type"],
+            user_instruction=params["user_instruction"],
+            context=tuple((item["name"], item["content"]) for item in params["context"] or ()),
+            choices_count=params["choices_count"],
+            project_key=project.full_path.lower() if project else None,
+        )
+        with tracked_usage(user=request.user, project=project, endpoint="completions") as usage:
+            if params["stream"]:
+                suggestions, chunks = stream_suggestion(suggestion_request)
+                usage.describe(suggestions)
+                sse = request.headers.get("X-Supports-Sse-Streaming", "").lower() == "true"
+                return streaming_response(suggestions, chunks, sse=sse)
+            suggestions = suggest(suggestion_request)
+            usage.describe(suggestions)
+            return Response(completion_json(suggestions))
+
+
+def completion_json(suggestions: Suggestions) -> dict[str, Any]:
+    return {
+        "id": f"cmpl-{uuid.uuid4().hex}",
+        "model": suggestions.model,
+        "object": "text_completion",
+        "created": int(time.time()),
+        "choices": [
+            {"text": choice.text, "index": index, "finish_reason": choice.finish_reason}
+            for index, choice in enumerate(suggestions.choices)
+        ],
+    }
+
+
+def streaming_response(
+    suggestions: Suggestions, chunks: Iterator[str], *, sse: bool
+) -> StreamingHttpResponse:
+    """Raw text chunks (GitLab's default) or Server-Sent Events when the client asked for them.
+
+    When the client goes away the server closes this response, which closes `chunks` and with
+    them the upstream request, so the model stops generating for nobody.
+    """
+    body = _sse_frames(suggestions, chunks) if sse else chunks
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy in front must not hold chunks back
+    if sse:
+        response["X-Streaming-Format"] = "sse"
+    return response
+
+
+def _sse_frames(suggestions: Suggestions, chunks: Iterator[str]) -> Iterator[str]:
+    with closing(chunks):  # type: ignore[type-var]
+        yield sse_event("stream_start", {"model": suggestions.model})
+        for chunk in chunks:
+            yield sse_event(
+                "content_chunk", {"choices": [{"delta": {"content": chunk}, "index": 0}]}
+            )
+        yield sse_event("stream_end", None)
+
+
+class DirectAccessView(CodeSuggestionsView):
+    """A short-lived token and the URL to send completions to, for editors that call directly."""
+
+    def post(self, request: Request) -> Response:
+        token = issue_code_suggestions_token(
+            user=request.user, personal_access_token=request.auth.token
+        )
+        return Response(
+            {
+                "base_url": f"{settings.CODESUGGEST_URL}/api/v4/code_suggestions",
+                "token": str(token),
+                "expires_at": token["exp"],
+                "headers": {
+                    "X-Gitlab-Realm": "self-managed",
+                    "X-Gitlab-Global-User-Id": str(request.user.pk),
+                    "X-Gitlab-Host-Name": settings.CODESUGGEST_URL,
+                },
+            },
+            status=201,
+        )

@@ -1,0 +1,314 @@
+import pytest
+
+from completions.models import UsageEvent
+from completions.usage import flush_usage_events
+from projects.models import InstanceSettings
+from tests.completions.conftest import COMPLETIONS, PYTHON_ABOVE, completion_body
+from tests.conftest import make_token
+
+
+def test_it_returns_a_completion_in_gitlabs_shape(api, upstream, bob_token):
+    response = api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "text_completion"
+    assert body["model"] == {"engine": "openai", "name": "gpt-3.5-turbo-instruct", "lang": "python"}
+    assert body["choices"] == [{"text": "return a * b", "index": 0, "finish_reason": "stop"}]
+    assert isinstance(body["created"], int)
+
+
+def test_it_sends_the_text_around_the_cursor_to_the_model(api, upstream, bob_token):
+    api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    sent = upstream.last.json
+    assert upstream.last.path == "/v1/completions"
+    assert sent["prompt"].endswith("def multiply(a, b):\n    product = a * b\n    ")
+    assert sent["suffix"] == "\n"
+
+
+def test_each_response_has_its_own_id(api, upstream, bob_token):
+    ids = {api.post(COMPLETIONS, completion_body(), token=bob_token).json()["id"] for _ in range(3)}
+
+    assert len(ids) == 3
+
+
+def test_it_returns_up_to_four_choices_numbered_in_order(api, upstream, bob_token):
+    upstream.completion_texts = ["return a * b", "return b * a", "return a * b * 1"]
+
+    response = api.post(COMPLETIONS, completion_body(choices_count=3), token=bob_token)
+
+    choices = response.json()["choices"]
+    assert [c["index"] for c in choices] == [0, 1, 2]
+    assert [c["text"] for c in choices] == ["return a * b", "return b * a", "return a * b * 1"]
+    assert upstream.last.json["n"] == 3
+
+
+def test_it_drops_choices_that_are_empty_after_cleaning(api, upstream, bob_token):
+    upstream.completion_texts = ["return a * b", "   \n  ", "# just a comment"]
+
+    response = api.post(COMPLETIONS, completion_body(choices_count=3), token=bob_token)
+
+    assert [c["text"] for c in response.json()["choices"]] == ["return a * b"]
+
+
+def test_nothing_to_suggest_is_a_200_with_no_choices(api, upstream, bob_token):
+    upstream.completion_texts = ["\n\n"]
+
+    response = api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    assert response.status_code == 200
+    assert response.json()["choices"] == []
+
+
+def test_finish_reason_says_length_when_the_token_limit_cut_the_text(api, upstream, bob_token):
+    upstream.completion_texts = ["return a * b"]
+    upstream.finish_reason = "length"
+
+    response = api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    assert response.json()["choices"][0]["finish_reason"] == "length"
+
+
+def test_an_unknown_language_is_still_served_with_an_empty_lang(api, upstream, bob_token):
+    body = completion_body()
+    body["current_file"]["file_name"] = "notes.unknownext"
+
+    response = api.post(COMPLETIONS, body, token=bob_token)
+
+    assert response.status_code == 200
+    assert response.json()["model"]["lang"] == ""
+
+
+def test_a_generation_uses_the_chat_endpoint_and_strips_fences(api, upstream, bob_token):
+    upstream.chat_text = "```python\ndef multiply(a, b):\n    return a * b\n```"
+    body = completion_body(intent="generation", user_instruction="write multiply")
+
+    response = api.post(COMPLETIONS, body, token=bob_token)
+
+    assert upstream.last.path == "/v1/chat/completions"
+    text = response.json()["choices"][0]["text"]
+    assert "```" not in text
+    assert "def multiply(a, b):\n    return a * b" in text
+
+
+def test_a_comment_instruction_is_detected_as_a_generation(api, upstream, bob_token):
+    upstream.chat_text = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)"
+    body = completion_body()
+    body["current_file"]["content_above_cursor"] = PYTHON_ABOVE + "# compute fibonacci numbers\n"
+
+    api.post(COMPLETIONS, body, token=bob_token)
+
+    assert upstream.last.path == "/v1/chat/completions"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({}, "current_file is missing"),
+        ({"current_file": "x"}, "current_file is invalid"),
+        (
+            {"current_file": {}},
+            "current_file[file_name] is missing, current_file[content_above_cursor] is missing",
+        ),
+        (
+            {"current_file": {"file_name": "a" * 256, "content_above_cursor": ""}},
+            "current_file[file_name] must be less than 255 characters",
+        ),
+        (
+            {"current_file": {"file_name": "a.py", "content_above_cursor": "x" * 400_001}},
+            "current_file[content_above_cursor] must be less than 400000 characters",
+        ),
+        (
+            {"current_file": {"file_name": "a.py", "content_above_cursor": ["x"]}},
+            "current_file[content_above_cursor] is invalid",
+        ),
+        (completion_body(intent="refactor"), "intent does not have a valid value"),
+        (completion_body(stream="maybe"), "stream is invalid"),
+        (completion_body(generation_type="poem"), "generation_type does not have a valid value"),
+        (completion_body(choices_count=5), "choices_count does not have a valid value"),
+        (completion_body(choices_count=0), "choices_count does not have a valid value"),
+        (completion_body(context=[]), "context is empty"),
+        (
+            completion_body(context=[{"type": "url", "name": "a", "content": "b"}]),
+            "context[0][type] does not have a valid value",
+        ),
+        (
+            completion_body(context=[{"type": "file", "name": " ", "content": "b"}]),
+            "context[0][name] is empty",
+        ),
+        (
+            completion_body(context=[{"type": "file", "name": "a"}]),
+            "context[0][content] is missing",
+        ),
+        (
+            completion_body(context=[{"type": "file", "name": "n" * 256, "content": "b"}]),
+            "context[0][name] must be less than 255 characters",
+        ),
+    ],
+)
+def test_it_rejects_invalid_parameters_with_gitlabs_message(api, upstream, bob_token, body, error):
+    response = api.post(COMPLETIONS, body, token=bob_token)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": error}
+    assert upstream.requests == []
+
+
+def test_it_accepts_and_ignores_unknown_keys(api, upstream, bob_token):
+    body = completion_body(prompt_version=1, project_id=7, telemetry=[{"model_engine": "x"}])
+
+    assert api.post(COMPLETIONS, body, token=bob_token).status_code == 200
+
+
+def test_it_uses_context_items_in_the_prompt(api, upstream, bob_token):
+    context = [
+        {"type": "file", "name": "helpers.py", "content": "def square(x):\n    return x * x\n"}
+    ]
+
+    api.post(COMPLETIONS, completion_body(context=context), token=bob_token)
+
+    assert "def square(x)" in upstream.last.json["prompt"]
+
+
+def test_anonymous_with_bad_parameters_gets_401_not_400(api, upstream):
+    response = api.post(COMPLETIONS, {"current_file": 1})
+
+    assert response.status_code == 401
+    assert response.json() == {"message": "401 Unauthorized"}
+
+
+def test_a_read_api_token_is_not_enough(api, upstream, world):
+    token = make_token(world.bob, scopes=("read_api",))
+
+    response = api.post(COMPLETIONS, completion_body(), token=token)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_scope"
+
+
+def test_a_user_without_code_suggestions_access_gets_401(api, upstream, world, bob_token):
+    world.bob.code_suggestions_access = False
+    world.bob.save()
+
+    response = api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    assert response.status_code == 401
+    assert response.json() == {"message": "401 Unauthorized"}
+
+
+def test_it_is_404_when_code_suggestions_are_off_for_the_instance(api, upstream, bob_token):
+    InstanceSettings.objects.update_or_create(pk=1, defaults={"code_suggestions": "off"})
+    InstanceSettings.load().save()  # as the admin does; clears the cached copy
+
+    response = api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    assert response.status_code == 404
+
+
+def test_a_project_with_code_suggestions_off_gets_403(api, upstream, world, bob_token):
+    world.project.code_suggestions = False
+    world.project.save()
+    world.group.code_suggestions = False
+    world.group.save()
+    world.subgroup.code_suggestions = False
+    world.subgroup.save()
+
+    response = api.post(
+        COMPLETIONS, completion_body(project_path="acme/platform/tools"), token=bob_token
+    )
+
+    assert response.status_code == 403
+    assert response.json() == {"message": "403 Forbidden"}
+    assert upstream.requests == []
+
+
+def test_a_private_project_the_user_cannot_see_is_not_revealed(api, upstream, world):
+    for namespace in (world.project, world.group, world.subgroup):
+        namespace.code_suggestions = False
+        namespace.save()
+    charlie = make_token(world.charlie, scopes=("api",))
+
+    response = api.post(
+        COMPLETIONS, completion_body(project_path="acme/platform/tools"), token=charlie
+    )
+
+    # Served as if no project had been named: a 403 would tell charlie the project exists.
+    assert response.status_code == 200
+
+
+def test_the_short_lived_token_is_accepted(api, upstream, bob_token):
+    jwt = api.post("/api/v4/code_suggestions/tokens", token=bob_token).json()["access_token"]
+
+    response = api.post(COMPLETIONS, completion_body(), HTTP_AUTHORIZATION=f"Bearer {jwt}")
+
+    assert response.status_code == 200
+
+
+def test_the_rate_limit_answers_429_with_retry_after(api, upstream, settings, bob_token):
+    settings.CODE_SUGGESTIONS_RATE_LIMIT = 3
+
+    statuses = [
+        api.post(COMPLETIONS, completion_body(), token=bob_token).status_code for _ in range(4)
+    ]
+
+    assert statuses == [200, 200, 200, 429]
+    limited = api.post(COMPLETIONS, completion_body(), token=bob_token)
+    assert limited.json() == {
+        "message": {"error": "This endpoint has been requested too many times. Try again later."}
+    }
+    assert 1 <= int(limited["Retry-After"]) <= 60
+
+
+def test_invalid_requests_do_not_count_against_the_rate_limit(api, upstream, settings, bob_token):
+    settings.CODE_SUGGESTIONS_RATE_LIMIT = 1
+    for _ in range(3):
+        assert api.post(COMPLETIONS, {}, token=bob_token).status_code == 400
+
+    assert api.post(COMPLETIONS, completion_body(), token=bob_token).status_code == 200
+
+
+def test_the_rate_limit_is_per_user(api, upstream, settings, world, bob_token):
+    settings.CODE_SUGGESTIONS_RATE_LIMIT = 1
+    alice = make_token(world.alice, scopes=("api",))
+    api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    assert api.post(COMPLETIONS, completion_body(), token=alice).status_code == 200
+
+
+def test_a_rate_limit_of_zero_switches_it_off(api, upstream, settings, bob_token):
+    settings.CODE_SUGGESTIONS_RATE_LIMIT = 0
+
+    statuses = {
+        api.post(COMPLETIONS, completion_body(), token=bob_token).status_code for _ in range(5)
+    }
+
+    assert statuses == {200}
+
+
+def test_each_request_is_recorded_without_its_code(api, upstream, world, bob_token):
+    api.post(COMPLETIONS, completion_body(project_path="acme/platform/tools"), token=bob_token)
+    flush_usage_events()
+
+    event = UsageEvent.objects.get()
+    assert (event.user, event.project, event.endpoint) == (world.bob, world.project, "completions")
+    assert (event.language, event.intent, event.provider, event.status) == (
+        "python",
+        "completion",
+        "openai",
+        200,
+    )
+    assert event.prompt_chars == len(PYTHON_ABOVE) + 1
+    assert event.suggestion_chars == len("return a * b")
+    stored = [str(value) for value in UsageEvent.objects.values().get().values()]
+    assert not any("multiply" in value for value in stored)
+
+
+def test_a_failed_request_is_recorded_with_its_status(api, upstream, bob_token):
+    from tests.fake_servers import Reply
+
+    upstream.script(Reply(status=500), Reply(status=500), Reply(status=500))
+    api.post(COMPLETIONS, completion_body(), token=bob_token)
+    flush_usage_events()
+
+    assert UsageEvent.objects.get().status == 503
