@@ -46,7 +46,7 @@ def test_it_accepts_a_read_user_token(api, world):
 
 
 def test_it_refuses_a_browser_session(api, world):
-    admin = User.objects.create_superuser("root", password="s3cret-pass-word")
+    admin = User.objects.create_superuser("root", password=None)
     api.client.force_login(admin)
     response = api.get(URL)
     assert response.status_code == 400
