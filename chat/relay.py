@@ -39,8 +39,9 @@ def _redis() -> redis.Redis | None:
     return client
 
 
-def _signal_key(question_id: int) -> str:
-    return f"{PREFIX}:answered:{question_id}"
+def _signal_key(request_id: str) -> str:
+    # By request id, not row id: ids start again in a fresh database, request ids never repeat.
+    return f"{PREFIX}:answered:{request_id}"
 
 
 def _stream_key(user_id: int, subscription_id: str) -> str:
@@ -55,24 +56,24 @@ def _signal_ttl() -> int:
 # The answer signal --------------------------------------------------------------------------
 
 
-def signal_answer(question_id: int, outcome: dict[str, Any]) -> None:
-    """Tell whoever waits for `question_id` how it ended: {"state", "content" | "error"}."""
+def signal_answer(request_id: str, outcome: dict[str, Any]) -> None:
+    """Tell whoever waits for `request_id` how it ended: {"state", "content" | "error"}."""
     payload = json.dumps(outcome)
     client = _redis()
     if client is None:
-        cache.set(_signal_key(question_id), payload, _signal_ttl())
+        cache.set(_signal_key(request_id), payload, _signal_ttl())
         return
-    key = _signal_key(question_id)
+    key = _signal_key(request_id)
     pipe = client.pipeline()
     pipe.rpush(key, payload)
     pipe.expire(key, _signal_ttl())
     pipe.execute()
 
 
-def wait_for_answer(question_id: int, timeout: float) -> dict[str, Any] | None:
-    """The outcome signalled for `question_id`, or None after `timeout` seconds."""
+def wait_for_answer(request_id: str, timeout: float) -> dict[str, Any] | None:
+    """The outcome signalled for `request_id`, or None after `timeout` seconds."""
     client = _redis()
-    key = _signal_key(question_id)
+    key = _signal_key(request_id)
     if client is None:
         deadline = time.monotonic() + timeout
         while True:

@@ -151,7 +151,7 @@ def question_ask(
         answer_question.delay_on_commit(question.pk)
     release_database_connection()
     timeout = settings.CHAT_TIMEOUT
-    outcome = relay.wait_for_answer(question.pk, timeout)
+    outcome = relay.wait_for_answer(str(question.request_id), timeout)
     if outcome is None:
         raise ProviderTimeout(
             f"The chat model did not answer within {timeout:g}s; "
@@ -232,7 +232,7 @@ def _finish(question_id: int, *, answer: str | None = None, error: str = "") -> 
     else:
         outcome = {"state": State.FAILED, "error": error}
         event, data = "error", {"message": error, "request_id": str(question.request_id)}
-    relay.signal_answer(question_id, outcome)
+    relay.signal_answer(str(question.request_id), outcome)
     if question.client_subscription_id:
         relay.stream_publish(question.user_id, question.client_subscription_id, event, data)
 
@@ -268,7 +268,8 @@ def history_purge_expired() -> int:
 
 def subscription_events(*, user: User, subscription_id: str) -> Iterator[bytes]:
     """The answer published for this user's subscription, as Server-Sent Events."""
-    timeout = settings.CHAT_TIMEOUT + 30
+    # Long enough for a reader that connects before the question is asked.
+    timeout = settings.CHAT_TIMEOUT * 2
     for item in relay.stream_read(user.pk, subscription_id, timeout=timeout):
         if item is None:
             yield b": keep-alive\n\n"

@@ -260,7 +260,9 @@ LOGGING = {
 # Chat questions are answered by Celery workers. With no broker, tasks run in-process (eager) so
 # that the embedded default still answers; chat then waits and streams through the local cache.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = True
+# Not propagated: run eagerly, a retry is then run at once instead of raised to the caller.
+# (Tasks record their own failures: chat tells the waiting request through the relay.)
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
