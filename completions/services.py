@@ -13,6 +13,7 @@ from codesuggest.providers import (
     CompletionRequest,
     Provider,
     ProviderConfig,
+    model_name,
     provider_for,
 )
 from completions.intent import detect_intent
@@ -24,6 +25,8 @@ COMPLETION_MAX_TOKENS = 64
 GENERATION_MAX_TOKENS = 1024
 # Context windows (tokens) by model family; the prompt is cut to fit beside the output.
 CONTEXT_WINDOWS = (
+    # The local engine reads all it is given; 100 KB above the cursor is its design point.
+    ("local-ngram", 32_768),
     ("code-gecko", 2048),
     ("codestral", 32_768),
     ("qwen", 32_768),
@@ -36,8 +39,6 @@ CONTEXT_WINDOWS = (
     ("gpt-4", 128_000),
 )
 DEFAULT_CONTEXT_WINDOW = 8192
-# The local engine reads the whole file it is given; 100 KB above the cursor is its design point.
-LOCAL_CONTEXT_WINDOW = 32_768
 # A completion may run past the current line only when the cursor opens a block.
 _OPENS_BLOCK = re.compile(r"(:|\{|\(|\[|=>|\bdo|\bthen)\s*$")
 
@@ -102,14 +103,8 @@ class _Plan:
         )
 
 
-def model_name(config: ProviderConfig) -> str:
-    return config.model or {"local": "codesuggest-ngram"}.get(config.provider, "default")
-
-
 def context_window(config: ProviderConfig) -> int:
-    if config.provider == "local":
-        return LOCAL_CONTEXT_WINDOW
-    name = config.model.lower()
+    name = model_name(config).lower()
     return next(
         (size for family, size in CONTEXT_WINDOWS if family in name), DEFAULT_CONTEXT_WINDOW
     )
@@ -142,7 +137,8 @@ def _plan(request: SuggestionRequest) -> _Plan:
         language=language.id if language else "",
         project_key=request.project_key,
         max_tokens=max_tokens,
-        temperature=0.0 if config.provider == "local" else 0.2,
+        # One choice is the model's best guess; several must differ to be worth showing.
+        temperature=0.0 if request.choices_count == 1 else 0.4,
         candidates=request.choices_count,
         multiline=generating or bool(_OPENS_BLOCK.search(budget.prefix[-200:])),
     )

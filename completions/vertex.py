@@ -13,8 +13,7 @@ from rest_framework.response import Response
 from codesuggest.api.errors import ApiError
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.features import provider_config
-from codesuggest.providers import Candidate, CompletionRequest, provider_for
-from completions.services import model_name
+from codesuggest.providers import Candidate, CompletionRequest, model_name, provider_for
 from completions.usage import tracked_usage
 from completions.views import CodeSuggestionsView
 from projects.access import project_gating_code_suggestions

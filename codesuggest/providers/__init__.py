@@ -9,7 +9,7 @@ from .base import (
     ProviderError,
     ProviderTimeout,
 )
-from .registry import PROVIDER_NAMES, provider_for
+from .registry import PROVIDER_NAMES, model_name, provider_for
 
 __all__ = [
     "PROVIDER_NAMES",
@@ -20,5 +20,6 @@ __all__ = [
     "ProviderConfig",
     "ProviderError",
     "ProviderTimeout",
+    "model_name",
     "provider_for",
 ]

@@ -32,6 +32,8 @@ FENCE = re.compile(r"\A```[\w+-]*\n(.*?)\n?```\s*\Z", re.DOTALL)
 
 
 class AnthropicProvider:
+    default_model = DEFAULT_MODEL
+
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         headers = {"anthropic-version": API_VERSION}

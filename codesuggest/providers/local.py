@@ -11,6 +11,8 @@ from .base import Candidate, ChatMessage, CompletionRequest, ProviderConfig, Pro
 
 
 class LocalProvider:
+    default_model = "local-ngram"
+
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         self._lock = threading.Lock()

@@ -25,6 +25,8 @@ DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 
 
 class OpenAIProvider:
+    default_model = DEFAULT_COMPLETION_MODEL
+
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from .anthropic import AnthropicProvider
 from .base import Provider, ProviderConfig
@@ -11,7 +10,7 @@ from .local import LocalProvider
 from .openai import OpenAIProvider
 from .vertex import VertexProvider
 
-PROVIDERS: dict[str, Callable[[ProviderConfig], Provider]] = {
+PROVIDERS: dict[str, type[LocalProvider | VertexProvider | OpenAIProvider | AnthropicProvider]] = {
     "local": LocalProvider,
     "vertex": VertexProvider,
     "openai": OpenAIProvider,
@@ -38,3 +37,8 @@ def provider_for(config: ProviderConfig) -> Provider:
         if provider is None:
             provider = _instances[config] = factory(config)
         return provider
+
+
+def model_name(config: ProviderConfig) -> str:
+    """The model a config names, or the one its provider uses when it names none."""
+    return config.model or PROVIDERS[config.provider].default_model

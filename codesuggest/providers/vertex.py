@@ -43,6 +43,8 @@ CODE_GECKO_STOP = ("\n\n",)
 
 
 class VertexProvider:
+    default_model = DEFAULT_MODEL
+
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         self.model = config.model or DEFAULT_MODEL
