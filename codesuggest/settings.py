@@ -21,9 +21,10 @@ def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
-    if value.lower() in ("true", "1", "yes", "on"):
+    # Only the two words the README documents: a typo must not quietly mean "off".
+    if value.lower() == "true":
         return True
-    if value.lower() in ("false", "0", "no", "off"):
+    if value.lower() == "false":
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
 

@@ -1,0 +1,72 @@
+"""Settings come from the environment and refuse bad values at start-up (operations.md)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+
+
+def start(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-c", SETUP],
+        cwd=settings.BASE_DIR,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "codesuggest.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_it_starts_in_production_mode_with_a_secret_key():
+    result = start(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="a-real-secret")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_it_starts_in_debug_mode_without_a_secret_key():
+    result = start(DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_debug_is_off_by_default():
+    result = start(DJANGO_SECRET_KEY="a-real-secret")
+    assert result.stdout.strip() == "False"
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_not_debugging():
+    result = start(DJANGO_DEBUG="false")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_it_refuses_to_start_with_no_settings_at_all():
+    result = start()
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["maybe", "ture", "1", "yes", "on", "off"])
+def test_it_refuses_a_debug_value_that_is_not_true_or_false(value):
+    result = start(DJANGO_DEBUG=value, DJANGO_SECRET_KEY="a-real-secret")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_DEBUG" in result.stderr
+
+
+def test_it_refuses_a_rate_limit_that_is_not_a_number():
+    result = start(DJANGO_SECRET_KEY="s", CODE_SUGGESTIONS_RATE_LIMIT="lots")
+    assert result.returncode != 0
+    assert "CODE_SUGGESTIONS_RATE_LIMIT" in result.stderr
+
+
+def test_it_reads_true_and_false_whatever_their_case():
+    result = start(DJANGO_DEBUG="True", DJANGO_SECRET_KEY="s")
+    assert result.stdout.strip() == "True"
