@@ -90,6 +90,8 @@ class _Plan:
     config: ProviderConfig
     provider: Provider
     completion: CompletionRequest
+    # The instruction for a generation by a model that follows instructions; otherwise the
+    # code is continued with `completion`, as for a completion.
     messages: list[ChatMessage]
 
     def suggestions(self) -> Suggestions:
@@ -142,8 +144,9 @@ def _plan(request: SuggestionRequest) -> _Plan:
         candidates=request.choices_count,
         multiline=generating or bool(_OPENS_BLOCK.search(budget.prefix[-200:])),
     )
+    provider = provider_for(config)
     messages: list[ChatMessage] = []
-    if generating:
+    if generating and provider.follows_instructions:
         system, user = generation_messages(
             prefix=budget.prefix,
             suffix=budget.suffix,
@@ -159,7 +162,7 @@ def _plan(request: SuggestionRequest) -> _Plan:
         language=language,
         intent=intent,
         config=config,
-        provider=provider_for(config),
+        provider=provider,
         completion=completion,
         messages=messages,
     )
@@ -173,7 +176,7 @@ def suggest(request: SuggestionRequest) -> Suggestions:
 def _suggest(plan: _Plan) -> Suggestions:
     request = plan.request
     result = plan.suggestions()
-    if plan.intent == "generation":
+    if plan.messages:
         candidate = plan.provider.chat(plan.messages, max_tokens=plan.completion.max_tokens)
         text = postprocess_generation(
             prefix=request.content_above_cursor, suggestion=candidate.text, language=plan.language
@@ -210,7 +213,7 @@ def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Iterator
     broken stream. Closing the returned iterator closes the upstream request.
     """
     plan = _plan(request)
-    if plan.intent != "generation":
+    if not plan.messages:
         suggestions = _suggest(plan)
         return suggestions, iter([choice.text for choice in suggestions.choices[:1]])
     result = plan.suggestions()

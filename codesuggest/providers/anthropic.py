@@ -33,6 +33,7 @@ FENCE = re.compile(r"\A```[\w+-]*\n(.*?)\n?```\s*\Z", re.DOTALL)
 
 class AnthropicProvider:
     default_model = DEFAULT_MODEL
+    follows_instructions = True
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

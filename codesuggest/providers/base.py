@@ -91,6 +91,11 @@ class ChatMessage:
 
 
 class Provider(Protocol):
+    # The model used when the configuration names none (as the API reports it).
+    default_model: str
+    # Whether `chat` follows instructions; code generation falls back to `complete` otherwise.
+    follows_instructions: bool
+
     def complete(self, request: CompletionRequest) -> list[Candidate]: ...
 
     def stream_complete(self, request: CompletionRequest) -> Iterator[str]: ...

@@ -12,6 +12,7 @@ from .base import Candidate, ChatMessage, CompletionRequest, ProviderConfig, Pro
 
 class LocalProvider:
     default_model = "local-ngram"
+    follows_instructions = False
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

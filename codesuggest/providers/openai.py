@@ -26,6 +26,7 @@ DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 
 class OpenAIProvider:
     default_model = DEFAULT_COMPLETION_MODEL
+    follows_instructions = True
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

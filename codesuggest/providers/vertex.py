@@ -44,6 +44,7 @@ CODE_GECKO_STOP = ("\n\n",)
 
 class VertexProvider:
     default_model = DEFAULT_MODEL
+    follows_instructions = True
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
