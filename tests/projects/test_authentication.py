@@ -49,6 +49,14 @@ def test_it_accepts_the_private_token_form_body_field(api, world):
     assert response.status_code == 200
 
 
+def test_it_accepts_the_private_token_multipart_body_field(api, world):
+    response = api.client.post(
+        "/api/v4/code_suggestions/enabled",
+        {"project_path": "acme/website", "private_token": make_token(world.alice)},
+    )
+    assert response.status_code == 200
+
+
 def test_it_accepts_a_bearer_personal_access_token(api, world):
     response = api.get(URL, HTTP_AUTHORIZATION=f"Bearer {make_token(world.alice)}")
     assert response.status_code == 200

@@ -261,6 +261,13 @@ def test_set_code_suggestions_locks_a_group(api, world):
     assert response.status_code == 403
 
 
+def test_set_code_suggestions_without_lock_releases_a_lock(world):
+    run("set_code_suggestions", "acme", "off", "--lock")
+    run("set_code_suggestions", "acme", "off")
+    world.group.refresh_from_db()
+    assert world.group.lock_code_suggestions is False
+
+
 def test_set_code_suggestions_refuses_to_lock_a_project(world):
     fails("set_code_suggestions", "acme/website", "off", "--lock")
     world.public_project.refresh_from_db()
