@@ -1,0 +1,71 @@
+"""Gunicorn in production: `gunicorn codesuggest.wsgi` (this file is read from the working folder).
+
+Every value can be changed from the environment (GUNICORN_*), so the same file serves a laptop,
+a container and the benchmark (`bench/completions.py`).
+
+Worker class: gevent. A completion spends almost all its time waiting for the model server, so
+what matters is how many upstream calls one core keeps in flight. Measured with
+bench/completions.py on this project's 2-core machine (load generator, fake upstream, PostgreSQL
+and Redis on the same 2 cores), 2 workers each:
+  - instant upstream, 16 clients:  gevent  ~NNN req/s,  gthread (32 threads) ~NNN req/s
+  - 200 ms upstream, 256 clients:  gevent  ~NNN req/s,  gthread (32 threads) ~NNN req/s
+A gthread worker is capped at workers x threads requests in flight (each a real thread with its
+own stack and GIL hand-offs); a gevent worker holds one cheap greenlet per connection, up to
+worker_connections.
+
+gevent's worker monkey-patches the standard library (gevent.monkey.patch_all) before Django is
+imported, because the application is loaded in the worker (preload_app stays off). That makes
+`requests` (urllib3 sockets), redis-py and psycopg 3 cooperative: psycopg notices the patched
+`select` and uses its pure-Python wait instead of the blocking C one. Django's database
+connections are per greenlet then: see the CONN_MAX_AGE note in bench/README.md.
+
+Celery runs beside it, not in it: `celery -A codesuggest worker` and `celery -A codesuggest beat`
+(see Procfile and docker-compose.yml).
+"""
+
+import multiprocessing
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value else default
+
+
+# PORT is what platforms like Heroku hand out; GUNICORN_BIND wins when both are set.
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8000}"
+
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+# Upstream waits cost no CPU under gevent, so one worker per core keeps every core busy; more
+# workers only add memory and context switches.
+workers = _env_int("GUNICORN_WORKERS", multiprocessing.cpu_count())
+# gevent: concurrent connections per worker (idle keep-alive connections included).
+worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
+# gthread only (ignored by gevent): requests in flight per worker.
+threads = _env_int("GUNICORN_THREADS", 32)
+
+# A worker that has not reported to the arbiter for this long is killed and replaced. Under
+# gevent only a blocked event loop (CPU-bound work, a non-cooperative C call) can cause that: a
+# slow model server cannot, its calls end at COMPLETIONS_TIMEOUT (30 s) anyway.
+timeout = _env_int("GUNICORN_TIMEOUT", 60)
+# On SIGTERM / HUP, requests in flight get this long to finish: longer than a completion's
+# upstream timeout, so a deploy does not cut answers off.
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 35)
+# Editors keep their connection open between keystrokes; the proxy in front reuses its own.
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then to bound slow leaks; jitter keeps them from restarting together.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 20_000)
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 2_000)
+
+# The heartbeat file is touched on every loop: keep it in memory where there is a tmpfs (in a
+# container /tmp may be an overlay filesystem, whose writes can stall).
+SHARED_MEMORY = "/dev/shm"  # noqa: S108 - gunicorn creates its own unlinked files there
+if os.path.isdir(SHARED_MEMORY):
+    worker_tmp_dir = SHARED_MEMORY
+
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+errorlog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# Never the query string (%(r)s, %(q)s) nor the referer (%(f)s): a personal access token may be
+# sent as `?private_token=`. %(U)s is the path alone; %(M)s the duration in milliseconds.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
