@@ -127,7 +127,7 @@ class PredictView(CodeSuggestionsView):
         # A GitLab project path in the URL (acme%2Ftools, as GitLab encodes it) gates as
         # `project_path` does; a Google Cloud project id names nothing here and is ignored.
         gated = project_gating_code_suggestions(request.user, project)
-        enforce_code_suggestions_rate_limit(request)
+        enforce_code_suggestions_rate_limit(request.user.pk)
         config = provider_config("completions")
         provider = provider_for(config)
         predictions = []

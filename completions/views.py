@@ -75,7 +75,7 @@ class CompletionsView(CodeSuggestionsView):
     def post(self, request: Request) -> Response | StreamingHttpResponse:
         params = self.parse(request, COMPLETION_PARAMS)
         project = project_gating_code_suggestions(request.user, params["project_path"])
-        enforce_code_suggestions_rate_limit(request)
+        enforce_code_suggestions_rate_limit(request.user.pk)
         current_file = params["current_file"]
         suggestion_request = SuggestionRequest(
             file_name=current_file["file_name"],

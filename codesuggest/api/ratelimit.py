@@ -1,27 +1,44 @@
-"""Per-user request limits, counted in the shared cache so every web process and node agrees."""
+"""Per-user request limits, counted in the shared cache so every web process and node agrees.
+
+Fixed windows aligned to the clock: every process computes the same window from the time alone,
+and `Retry-After` is simply the rest of the current window. With Redis, counting is one round
+trip (INCR and EXPIRE in one pipeline); django-ratelimit needs two to three (SET NX, EXISTS,
+INCRBY) and staggers windows per key, so it is not used here.
+"""
+
+import time
 
 from django.conf import settings
-from django.http import HttpRequest
-from django_ratelimit.core import get_usage
+from django.core.cache import cache
 
 from codesuggest.api import errors
+from codesuggest.shared_redis import shared_redis
+
+WINDOW_SECONDS = 60
 
 
-def _user_key(group: str, request: HttpRequest) -> str:
-    return str(request.user.pk)
+def count_in_window(key: str, window: int) -> tuple[int, int]:
+    """Count one more hit for `key` in the current window: (hits so far, seconds left)."""
+    now = time.time()
+    start = int(now // window) * window
+    window_key = f"ratelimit:{key}:{start}"
+    seconds_left = max(1, int(start + window - now + 0.999))
+    redis = shared_redis()
+    if redis is None:
+        cache.add(window_key, 0, timeout=window + 5)
+        return cache.incr(window_key), seconds_left
+    pipeline = redis.pipeline(transaction=True)
+    pipeline.incr(window_key)
+    pipeline.expire(window_key, window + 5)
+    hits, _ = pipeline.execute()
+    return hits, seconds_left
 
 
-def enforce_code_suggestions_rate_limit(request: HttpRequest) -> None:
-    """Count this request in the user's fixed one-minute window; 429 past the limit.
-
-    The counter lives in the default cache (Redis in production), so the limit holds across
-    gunicorn workers and nodes. A limit of 0 switches it off.
-    """
+def enforce_code_suggestions_rate_limit(user_id: int) -> None:
+    """429 past the user's limit of completions per minute; a limit of 0 switches it off."""
     limit = settings.CODE_SUGGESTIONS_RATE_LIMIT
     if not limit:
         return
-    usage = get_usage(
-        request, group="code_suggestions", key=_user_key, rate=f"{limit}/m", increment=True
-    )
-    if usage and usage["should_limit"]:
-        raise errors.rate_limited(retry_after=max(1, usage["time_left"]))
+    hits, seconds_left = count_in_window(f"code_suggestions:{user_id}", WINDOW_SECONDS)
+    if hits > limit:
+        raise errors.rate_limited(retry_after=seconds_left)

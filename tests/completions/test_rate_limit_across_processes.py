@@ -1,0 +1,75 @@
+"""The rate limit and token revocation hold across server processes sharing Redis: two nodes."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+
+from tests.completions.conftest import COMPLETIONS, completion_body
+from tests.conftest import make_token
+from tests.services import redis_url, server_process
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post(url: str, token: str) -> int:
+    request = urllib.request.Request(
+        url + COMPLETIONS,
+        data=json.dumps(completion_body()).encode(),
+        headers={"PRIVATE-TOKEN": token, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.fixture
+def two_nodes(openai_server):
+    """Two gunicorn processes on one database and one Redis, each its own node."""
+    shared = redis_url().rsplit("/", 1)[0] + "/3"
+    redis.Redis.from_url(shared).flushdb()
+    env = {
+        "REDIS_URL": shared,
+        "COMPLETIONS_PROVIDER": "openai",
+        "COMPLETIONS_BASE_URL": openai_server.url,
+        "CODE_SUGGESTIONS_RATE_LIMIT": "60",
+    }
+    with server_process(env) as first, server_process(env) as second:
+        yield first, second
+
+
+def wait_for_a_fresh_window(seconds_needed: float = 20.0) -> None:
+    # Windows are aligned to the clock's minutes; 70 requests must fall in one of them.
+    left = 60 - time.time() % 60
+    if left < seconds_needed:
+        time.sleep(left + 0.1)
+
+
+def test_exactly_60_of_70_requests_succeed_across_two_nodes(two_nodes, world):
+    token = make_token(world.bob, scopes=("api",))
+    wait_for_a_fresh_window()
+
+    urls = [two_nodes[i % 2] for i in range(70)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda url: post(url, token), urls))
+
+    assert statuses.count(200) == 60
+    assert statuses.count(429) == 10
+
+
+def test_a_token_revoked_through_one_node_is_rejected_by_the_other_at_once(two_nodes, world, api):
+    first, second = two_nodes
+    token = make_token(world.bob, scopes=("api",))
+    assert post(second, token) == 200  # the second node has seen (and may cache) the token
+
+    world.bob.tokens.update(revoked=True)  # as the admin's revoke action does, through any node
+    for token_row in world.bob.tokens.all():
+        token_row.save()
+
+    assert post(second, token) == 401
