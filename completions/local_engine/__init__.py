@@ -31,7 +31,8 @@ from .model import (
 )
 from .project import IndexReport
 from .table import NgramTable
-from .tokens import split_segments, tokenize
+from .segments import SegmentCutter
+from .tokens import cut, line_starts, tokenize
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "IndexReport", "LocalEngine", "LocalSuggestion"]
 
@@ -40,8 +41,10 @@ __all__ = ["DEFAULT_MIN_CONFIDENCE", "IndexReport", "LocalEngine", "LocalSuggest
 DEFAULT_MIN_CONFIDENCE = 0.2
 
 _SEGMENT_CACHE_SIZE = 20_000
+_LINE_CACHE_SIZE = 200_000
 _DOCUMENTS_PER_LANGUAGE = 8
 _PARTIAL_WORD = re.compile(r"\w+\Z")
+_SUFFIX_TOKENS = 4
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class LocalEngine:
         self._tables: dict[pathlib.Path, tuple[tuple[int, int], NgramTable]] = {}
         self._segments: OrderedDict[tuple[str, str, bool], SegmentCounts] = OrderedDict()
         self._documents: dict[str, list[DocumentModel]] = {}
+        self._cutter = SegmentCutter()
+        self._lines: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
 
     def complete(
         self,
@@ -79,8 +84,8 @@ class LocalEngine:
         """Completions of the code at the cursor; [] when the engine is not confident enough."""
         language = language.lower()
         threshold = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
-        above = split_segments(prefix) or [""]
-        below = split_segments(suffix)
+        layout = self._cutter.layout(prefix, suffix)
+        above, below = layout.above, layout.below
         partial_match = _PARTIAL_WORD.search(above[-1])
         last = self._segment(language, above[-1], drop_last=False)
         partial = ""
@@ -91,7 +96,11 @@ class LocalEngine:
         keys[above[-1], bool(partial)] += 1
         keys.update((s, False) for s in below)
         context = self._context(language, above[:-1], last.tokens[: len(last.tokens) - bool(partial)])
-        following = [t for s in below[:2] for t in self._segment(language, s, False).tokens]
+        following: list[str] = []
+        for segment in below:
+            if len(following) >= _SUFFIX_TOKENS:
+                break
+            following += self._segment(language, segment, False).tokens
         request = Request(
             context=context,
             partial=partial,
@@ -144,13 +153,28 @@ class LocalEngine:
             if found is not None:
                 self._segments.move_to_end(key)
                 return found
-        tokens, _ = tokenize(text, language)
+        tokens = [t for line in cut(text, line_starts(text)) for t in self._line_tokens(language, line)]
         counts = count_segment(tokens, len(tokens) - (drop_last and bool(tokens)))
         with self._lock:
             self._segments[key] = counts
             if len(self._segments) > _SEGMENT_CACHE_SIZE:
                 self._segments.popitem(last=False)
         return counts
+
+    def _line_tokens(self, language: str, line: str) -> list[str]:
+        """Tokens of one line; lines are shared by segments, so lexing each once is enough."""
+        key = (language, line)
+        with self._lock:
+            found = self._lines.get(key)
+            if found is not None:
+                self._lines.move_to_end(key)
+                return found
+        tokens, _ = tokenize(line, language)
+        with self._lock:
+            self._lines[key] = tokens
+            if len(self._lines) > _LINE_CACHE_SIZE:
+                self._lines.popitem(last=False)
+        return tokens
 
     def _context(self, language: str, earlier: list[str], last: list[str]) -> list[str]:
         """The tokens right before the cursor, enough to fill the longest context."""
@@ -165,10 +189,10 @@ class LocalEngine:
         """The cached file model closest to this file, which is then updated to it."""
         with self._lock:
             pool = self._documents.setdefault(language, [])
-            best = max(pool, key=lambda d: d.overlap(keys), default=None)  # type: ignore[arg-type]
-            if best is None or (
-                best.overlap(keys) * 2 < sum(keys.values()) and len(pool) < _DOCUMENTS_PER_LANGUAGE
-            ):
+            overlaps = [(d.overlap(keys), i) for i, d in enumerate(pool)]  # type: ignore[arg-type]
+            shared, index = max(overlaps, default=(0, -1))
+            best = pool[index] if index >= 0 else None
+            if best is None or (shared * 2 < len(keys) and len(pool) < _DOCUMENTS_PER_LANGUAGE):
                 best = DocumentModel()
             else:
                 pool.remove(best)

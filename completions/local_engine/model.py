@@ -24,10 +24,14 @@ VOCABULARY_SIZE = 100_000.0
 # How many continuations are scored at each step; more costs time and rarely changes the winner.
 _CANDIDATES_PER_STEP = 12
 _FIRST_TOKEN_BRANCHES = 4
+_BRANCH_RATIO = 0.05
+_SAMPLES = 8
 _SUFFIX_TOKENS_SCORED = 3
 _MAX_LINE_TOKENS = 64
 
 Lookup = Callable[[int], ContextStats | None]
+# Per context length: weighted total, distinct continuations, and (weight, counts) per source.
+Level = tuple[float, float, list[tuple[float, dict[str, float]]]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class DocumentModel:
         self._totals: dict[int, int] = {}
 
     def overlap(self, segments: Counter[str]) -> int:
-        return sum(min(n, self.segments[s]) for s, n in segments.items() if s in self.segments)
+        return len(self.segments.keys() & segments.keys())
 
     def sync(self, segments: Counter[str], counts_of: Callable[[str], SegmentCounts]) -> None:
         """Make the counts those of `segments` (call with the lock held)."""
@@ -106,7 +110,7 @@ class Scorer:
         self._max_order = max(s.max_order for s in sources)
         self._memo: dict[tuple[int, ...], list[tuple[float, str]]] = {}
 
-    def _levels(self, keys: list[int]) -> list[list[tuple[float, ContextStats]]]:
+    def _levels(self, keys: list[int]) -> list[Level]:
         levels = []
         for order, h in enumerate(context_hashes(keys, self._max_order)):
             found = [
@@ -116,7 +120,9 @@ class Scorer:
             ]
             if not found:
                 break
-            levels.append(found)
+            total = sum(w * stats.total for w, stats in found)
+            distinct = sum(stats.distinct for _, stats in found)
+            levels.append((total, distinct, [(w, stats.counts) for w, stats in found]))
         return levels
 
     def probability(self, keys: list[int], token: str) -> float:
@@ -129,9 +135,9 @@ class Scorer:
             return self._memo[memo_key]
         levels = self._levels(keys)
         candidates: set[str] = set()
-        for level in reversed(levels[1:] or levels):
-            for _, stats in level:
-                candidates.update(_top(stats.counts, _CANDIDATES_PER_STEP))
+        for _, _, parts in reversed(levels[1:] or levels):
+            for _, counts in parts:
+                candidates.update(_top(counts, _CANDIDATES_PER_STEP))
             if len(candidates) >= _CANDIDATES_PER_STEP:
                 break
         ranked = sorted(((_interpolate(levels, t), t) for t in candidates), key=_rank_key)
@@ -143,9 +149,9 @@ class Scorer:
         levels = self._levels(keys)
         candidates = {
             t
-            for level in levels
-            for _, stats in level
-            for t in stats.counts
+            for _, _, parts in levels
+            for _, counts in parts
+            for t in counts
             if t.lstrip(" ").startswith(partial)
         }
         return sorted(((_interpolate(levels, t), t) for t in candidates), key=_rank_key)
@@ -161,14 +167,14 @@ def _top(counts: dict[str, float], n: int) -> list[str]:
     return heapq.nlargest(n, counts, key=counts.__getitem__)
 
 
-def _interpolate(levels: list[list[tuple[float, ContextStats]]], token: str) -> float:
+def _interpolate(levels: list[Level], token: str) -> float:
     p = 1.0 / VOCABULARY_SIZE
-    for level in levels:
-        total = distinct = count = 0.0
-        for weight, stats in level:
-            total += weight * stats.total
-            distinct += stats.distinct
-            count += weight * stats.counts.get(token, 0.0)
+    for total, distinct, parts in levels:
+        count = 0.0
+        for weight, counts in parts:
+            found = counts.get(token)
+            if found:
+                count += weight * found
         p = (count + distinct * p) / (total + distinct)
     return p
 
@@ -204,14 +210,35 @@ def complete(scorer: Scorer, request: Request, candidates: int) -> list[Completi
     if not first:
         return []
     if request.temperature > 0:
-        rollouts = [_rollout(scorer, request, keys, _sample(first, request)) for _ in range(8)]
+        found = [_rollout(scorer, request, keys, _sample(first, request)) for _ in range(_SAMPLES)]
     else:
-        rollouts = [_rollout(scorer, request, keys, f) for f in first[:_FIRST_TOKEN_BRANCHES]]
+        found = _most_likely(scorer, request, keys, first, candidates)
+    rollouts = [r for r in found if r is not None]
     unique: dict[str, Completion] = {}
     for completion in sorted(rollouts, key=lambda c: -c.score):
         if completion.text.strip() and completion.text not in unique:
             unique[completion.text] = completion
     return list(unique.values())[:candidates]
+
+
+def _most_likely(
+    scorer: Scorer,
+    request: Request,
+    keys: list[int],
+    first: list[tuple[float, str]],
+    candidates: int,
+) -> list[Completion | None]:
+    """Greedy continuations of the likeliest first tokens."""
+    # Branches far less likely than the best first token rarely win; they are not worth the time.
+    branches = [f for f in first[:_FIRST_TOKEN_BRANCHES] if f[0] >= first[0][0] * _BRANCH_RATIO]
+    found = []
+    bound = -math.inf
+    for branch in branches:
+        rollout = _rollout(scorer, request, keys, branch, bound)
+        found.append(rollout)
+        if rollout is not None and rollout.text.strip() and candidates == 1:
+            bound = max(bound, rollout.score)
+    return found
 
 
 def _sample(ranked: list[tuple[float, str]], request: Request) -> tuple[float, str]:
@@ -220,8 +247,13 @@ def _sample(ranked: list[tuple[float, str]], request: Request) -> tuple[float, s
 
 
 def _rollout(
-    scorer: Scorer, request: Request, keys: list[int], first: tuple[float, str]
-) -> Completion:
+    scorer: Scorer,
+    request: Request,
+    keys: list[int],
+    first: tuple[float, str],
+    bound: float = -math.inf,
+) -> Completion | None:
+    """Follow the most likely tokens from `first`; None once it cannot score above `bound`."""
     keys = list(keys)
     line_indent = _indent_of_line(request.context)
     pieces: list[str] = []
@@ -242,6 +274,8 @@ def _rollout(
             finish = "stop"
             break
         log_p += math.log(p)
+        if log_p < bound:
+            return None  # scores only fall as tokens are added
         pieces.append(_emitted(token, request, step))
         keys.append(token_key(token))
         text = "".join(pieces)

@@ -35,6 +35,8 @@ _SEGMENT_START = re.compile(
     r"|\n[ \t]*(?=(?:async[ \t]+)?def\b|class\b|function\b|func\b|fn\b|pub[ \t]+fn\b|export\b"
     r"|public\b|private\b|protected\b|@\w)"
 )
+# The start of the next non-blank line, after its indentation.
+_LINE_START = re.compile(r"\n\s*(?=\S)")
 # Quotes that open strings spanning lines; a segment must hold an even number of them.
 _MULTILINE_QUOTES = re.compile(r'"""|\'\'\'|`')
 
@@ -120,20 +122,50 @@ def context_hashes(keys: list[int], max_order: int) -> list[int]:
     return hashes
 
 
-def split_segments(text: str) -> list[str]:
-    """Cut text into pieces that can be lexed on their own and cached by their content.
+def segment_starts(text: str, begin: int = 0, end: int | None = None, odd: bool = False) -> list[int]:
+    """Offsets in text[begin:end] where segments start, outside multi-line strings.
 
-    Cuts depend only on nearby text, so an edit changes the segments around it and no others.
+    `odd` says whether a multi-line string is open at `begin`. Cuts depend only on nearby text,
+    so an edit changes the segments around it and no others.
     """
-    segments: list[str] = []
-    start = 0
-    for match in _SEGMENT_START.finditer(text):
-        end = match.end()
-        piece = text[start:end]
-        if len(_MULTILINE_QUOTES.findall(piece)) % 2:
-            continue  # inside a multi-line string: keep going
-        segments.append(piece)
-        start = end
-    if start < len(text):
-        segments.append(text[start:])
-    return segments
+    end = len(text) if end is None else end
+    quotes = [m.start() for m in _MULTILINE_QUOTES.finditer(text, begin, end)]
+    starts = []
+    index = 0
+    for match in _SEGMENT_START.finditer(text, begin, end):
+        while index < len(quotes) and quotes[index] < match.end():
+            odd = not odd
+            index += 1
+        if not odd:
+            starts.append(match.end())
+    return starts
+
+
+def line_starts(text: str, odd: bool = False, ignore_strings: bool = False) -> list[int]:
+    """Where the lines of text start (after their indentation), outside multi-line strings."""
+    if ignore_strings:
+        return [match.end() for match in _LINE_START.finditer(text)]
+    starts = []
+    previous = 0
+    for match in _LINE_START.finditer(text):
+        odd ^= len(_MULTILINE_QUOTES.findall(text, previous, match.end())) % 2 == 1
+        previous = match.end()
+        if not odd:
+            starts.append(match.end())
+    return starts
+
+
+def opens_string(text: str, begin: int = 0, end: int | None = None) -> bool:
+    """Whether text[begin:end] leaves a multi-line string open (when none was open at begin)."""
+    return len(_MULTILINE_QUOTES.findall(text, begin, len(text) if end is None else end)) % 2 == 1
+
+
+def quote_count(text: str) -> int:
+    """How many multi-line string quotes the text holds (str.count is much faster than a regex)."""
+    return text.count('"""') + text.count("'''") + text.count("`")
+
+
+def cut(text: str, starts: list[int]) -> list[str]:
+    """The pieces of text between consecutive starts (and before the first, after the last)."""
+    bounds = [0, *starts, len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
