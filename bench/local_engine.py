@@ -19,14 +19,14 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from completions.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine  # noqa: E402
-from completions.local_engine.corpora import (  # noqa: E402
+from completions.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine
+from completions.local_engine.corpora import (
     SourceFile,
     _files_under,
     build_base_model,
     corpus_files,
 )
-from completions.local_engine.tokens import tokenize  # noqa: E402
+from completions.local_engine.tokens import tokenize
 
 SEED = 20240501
 HELD_OUT_SHARE = 0.05

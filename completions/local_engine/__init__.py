@@ -30,8 +30,8 @@ from .model import (
     count_segment,
 )
 from .project import IndexReport
-from .table import NgramTable
 from .segments import SegmentCutter
+from .table import NgramTable
 from .tokens import cut, line_starts, tokenize
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "IndexReport", "LocalEngine", "LocalSuggestion"]
@@ -95,7 +95,9 @@ class LocalEngine:
         keys = Counter((s, False) for s in above[:-1])
         keys[above[-1], bool(partial)] += 1
         keys.update((s, False) for s in below)
-        context = self._context(language, above[:-1], last.tokens[: len(last.tokens) - bool(partial)])
+        context = self._context(
+            language, above[:-1], last.tokens[: len(last.tokens) - bool(partial)]
+        )
         following: list[str] = []
         for segment in below:
             if len(following) >= _SUFFIX_TOKENS:
@@ -126,9 +128,7 @@ class LocalEngine:
 
     def index_repository(self, *, project_key: str, directory: pathlib.Path) -> IndexReport:
         """Feed a checkout's code to the project's index; unchanged files cost a stat each."""
-        return project.index_repository(
-            self._project_dir(project_key), pathlib.Path(directory)
-        )
+        return project.index_repository(self._project_dir(project_key), pathlib.Path(directory))
 
     def build_base_models(
         self, *, languages: Sequence[str] | None = None, force: bool = False
@@ -153,7 +153,9 @@ class LocalEngine:
             if found is not None:
                 self._segments.move_to_end(key)
                 return found
-        tokens = [t for line in cut(text, line_starts(text)) for t in self._line_tokens(language, line)]
+        tokens = [
+            t for line in cut(text, line_starts(text)) for t in self._line_tokens(language, line)
+        ]
         counts = count_segment(tokens, len(tokens) - (drop_last and bool(tokens)))
         with self._lock:
             self._segments[key] = counts

@@ -203,10 +203,7 @@ class Completion:
 def complete(scorer: Scorer, request: Request, candidates: int) -> list[Completion]:
     """The most likely completions, best first; sampled when temperature > 0."""
     keys = [token_key(t) for t in request.context[-scorer._max_order :]]
-    if request.partial:
-        first = scorer.matching(keys, request.partial)
-    else:
-        first = scorer.ranked(keys)
+    first = scorer.matching(keys, request.partial) if request.partial else scorer.ranked(keys)
     if not first:
         return []
     if request.temperature > 0:
@@ -290,7 +287,9 @@ def _rollout(
 
 def _meets_suffix(token: str, request: Request) -> bool:
     """Whether the token is the text that follows the cursor on its line."""
-    return bool(request.suffix) and not is_line_break(request.suffix[0]) and token == request.suffix[0]
+    return (
+        bool(request.suffix) and not is_line_break(request.suffix[0]) and token == request.suffix[0]
+    )
 
 
 def _ends_completion(token: str, request: Request, line_indent: str, pieces: list[str]) -> bool:
@@ -299,7 +298,7 @@ def _ends_completion(token: str, request: Request, line_indent: str, pieces: lis
     if not request.multiline or not pieces:
         return True
     indent = token.lstrip("\n")
-    # A block ends where the code goes back left of where it started, or at a blank line at top level.
+    # A block ends where code goes back left of where it started, or at a blank line at top level.
     return len(indent) < len(line_indent) or (not line_indent and token.startswith("\n\n"))
 
 

@@ -91,7 +91,9 @@ def index_repository(project_dir: pathlib.Path, directory: pathlib.Path) -> Inde
                 unchanged += 1
             else:
                 skipped += 1
-        removed = len({r for r, e in old.items() if e["digest"]} - {r for r, e in new.items() if e["digest"]})
+        removed = len(
+            {r for r, e in old.items() if e["digest"]} - {r for r, e in new.items() if e["digest"]}
+        )
         if indexed or removed or not manifest_path.exists():
             _rebuild_tables(project_dir, new)
         if new != old or not manifest_path.exists():
@@ -158,8 +160,7 @@ class _Walk:
 
 def _ignored(specs: list[tuple[str, pathspec.PathSpec]], relative: str) -> bool:
     return any(
-        relative.startswith(base) and spec.match_file(relative[len(base) :])
-        for base, spec in specs
+        relative.startswith(base) and spec.match_file(relative[len(base) :]) for base, spec in specs
     )
 
 

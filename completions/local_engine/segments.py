@@ -34,14 +34,18 @@ class SegmentCutter:
         starts = self._prefix_starts(prefix)
         last = starts[-1] if starts else 0
         near_above = prefix[last:]
-        above = cut(prefix[:last], starts[:-1]) + (cut(near_above, line_starts(near_above, ignore_strings=True)) or [""])
+        above = cut(prefix[:last], starts[:-1]) + (
+            cut(near_above, line_starts(near_above, ignore_strings=True)) or [""]
+        )
         # Whether the suffix starts inside a multi-line string: judged from the end of the file,
         # which is outside strings, because the text hidden at the cursor may hold quotes.
         odd = quote_count(suffix) % 2 == 1
         starts = self._suffix_starts(suffix, odd)
         first = starts[0] if starts else len(suffix)
         near_below = suffix[:first]
-        below = cut(near_below, line_starts(near_below, ignore_strings=True)) + cut(suffix, starts)[1:]
+        below = (
+            cut(near_below, line_starts(near_below, ignore_strings=True)) + cut(suffix, starts)[1:]
+        )
         return Layout(above, below)
 
     def _prefix_starts(self, prefix: str) -> list[int]:
@@ -57,7 +61,7 @@ class SegmentCutter:
                     low = middle + 1
                 else:
                     high = middle
-            # The cut at starts[low - 1] depends on the text after it: scan again from the one before.
+            # The cut at starts[low - 1] depends on the text after it: rescan from the one before.
             if low - 1 > len(kept):
                 kept = starts[: low - 1]
         starts = kept + segment_starts(prefix, kept[-1] if kept else 0)

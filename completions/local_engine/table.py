@@ -46,7 +46,9 @@ def build_table(
     position_parts: list[np.ndarray] = []
     for stream in streams:
         if stream:
-            ids_parts.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in stream), np.int64))
+            ids_parts.append(
+                np.fromiter((vocab.setdefault(t, len(vocab)) for t in stream), np.int64)
+            )
             position_parts.append(np.arange(len(stream), dtype=np.int64))
     words = list(vocab)
     ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
@@ -164,9 +166,7 @@ class NgramTable:
         self.max_order: int = header["max_order"]
         self.size_bytes = len(self._map)
         arrays = {
-            name: np.frombuffer(
-                self._map, np.dtype(dtype), count=count, offset=data_start + offset
-            )
+            name: np.frombuffer(self._map, np.dtype(dtype), count=count, offset=data_start + offset)
             for name, (dtype, count, offset) in header["arrays"].items()
         }
         self._hash = arrays["context_hash"]

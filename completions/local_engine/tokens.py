@@ -8,6 +8,7 @@ that leading space (see `token_key`), so `x = foo` and `(foo` share their statis
 
 import functools
 import hashlib
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -122,7 +123,9 @@ def context_hashes(keys: list[int], max_order: int) -> list[int]:
     return hashes
 
 
-def segment_starts(text: str, begin: int = 0, end: int | None = None, odd: bool = False) -> list[int]:
+def segment_starts(
+    text: str, begin: int = 0, end: int | None = None, odd: bool = False
+) -> list[int]:
     """Offsets in text[begin:end] where segments start, outside multi-line strings.
 
     `odd` says whether a multi-line string is open at `begin`. Cuts depend only on nearby text,
@@ -168,4 +171,4 @@ def quote_count(text: str) -> int:
 def cut(text: str, starts: list[int]) -> list[str]:
     """The pieces of text between consecutive starts (and before the first, after the last)."""
     bounds = [0, *starts, len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]

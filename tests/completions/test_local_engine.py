@@ -1,0 +1,277 @@
+"""The built-in local completion engine, through its public interface (no Django needed)."""
+
+import pathlib
+import time
+
+import pytest
+
+from completions.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine, corpora
+from completions.local_engine.corpora import SourceFile
+
+# A tiny "standard library" for the base model: the tests never build the real one.
+BASE_CORPUS = {
+    "shapes.py": """\
+import math
+
+
+class Circle:
+    def __init__(self, radius):
+        self.radius = radius
+
+    def area(self):
+        return math.pi * self.radius ** 2
+
+
+class Square:
+    def __init__(self, side):
+        self.side = side
+
+    def area(self):
+        return self.side ** 2
+""",
+    "files.py": """\
+import os
+
+
+def read_text(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def write_text(path, text):
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def remove(path):
+    if os.path.exists(path):
+        os.remove(path)
+""",
+}
+
+
+INIT_BODY = "class Circle:\n    def __init__(self, radius):\n        "
+
+
+def write_files(root: pathlib.Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+
+@pytest.fixture
+def corpus(tmp_path: pathlib.Path) -> list[SourceFile]:
+    root = tmp_path / "corpus"
+    write_files(root, dict(BASE_CORPUS))
+    files = [SourceFile(str(root / name), size=len(text)) for name, text in BASE_CORPUS.items()]
+    # Base models drop contexts seen only once; twice the corpus keeps this tiny one useful.
+    return files * 2
+
+
+@pytest.fixture
+def engine(tmp_path: pathlib.Path, corpus: list[SourceFile]) -> LocalEngine:
+    data_dir = tmp_path / "data"
+    corpora.build_base_model("python", corpus, data_dir / "base" / "python.ngram")
+    return LocalEngine(data_dir)
+
+
+def complete(engine: LocalEngine, prefix: str, suffix: str = "", **options: object) -> list:
+    arguments: dict[str, object] = {
+        "language": "python",
+        "project_key": None,
+        "max_tokens": 32,
+        "min_confidence": 0.0,
+    }
+    arguments.update(options)
+    return engine.complete(prefix=prefix, suffix=suffix, **arguments)  # type: ignore[arg-type]
+
+
+def test_it_completes_a_line_from_the_base_model(engine: LocalEngine) -> None:
+    [suggestion] = complete(engine, INIT_BODY)
+    assert suggestion.text == "self.radius = radius"
+    assert suggestion.finish_reason == "stop"
+    assert 0 < suggestion.confidence <= 1
+
+
+def test_it_gives_the_same_answer_at_temperature_zero(engine: LocalEngine) -> None:
+    prefix = "class Box:\n    def __init__(self, side):\n        self."
+    first = complete(engine, prefix)
+    assert first
+    assert all(complete(engine, prefix) == first for _ in range(3))
+
+
+def test_sampling_with_a_seed_is_reproducible(engine: LocalEngine) -> None:
+    prefix = "def area(self):\n    return "
+    runs = [complete(engine, prefix, temperature=1.0, seed=7, candidates=3) for _ in range(2)]
+    assert runs[0]
+    assert runs[0] == runs[1]
+
+
+def test_it_stays_silent_on_nonsense(engine: LocalEngine) -> None:
+    nonsense = "qz8 ~~ vlorp ;; 77x ^^ wimble\n"
+    suggestions = engine.complete(
+        prefix=nonsense, suffix="", language="python", project_key=None, max_tokens=16
+    )
+    assert suggestions == []
+
+
+def test_the_threshold_can_be_lowered_or_raised(engine: LocalEngine) -> None:
+    prefix = "def area(self):\n    return self."
+    assert complete(engine, prefix, min_confidence=0.0)
+    assert complete(engine, prefix, min_confidence=1.01) == []
+    assert 0 < DEFAULT_MIN_CONFIDENCE < 1
+
+
+def test_the_text_below_the_cursor_picks_the_continuation_that_reconnects(
+    engine: LocalEngine,
+) -> None:
+    file_above = (
+        "handle = open_reader()\ndata = handle.read()\n"
+        "handle = open_reader()\ndata = handle.read()\n"
+        "handle = open_writer()\nhandle.write(data)\n\n"
+    )
+    prefix = file_above + "handle = open_"
+    [without_hint] = complete(engine, prefix, "\n")
+    [reader] = complete(engine, prefix, "\ndata = handle.read()\n")
+    [writer] = complete(engine, prefix, "\nhandle.write(data)\n")
+    assert without_hint.text == "reader()"
+    assert reader.text == "reader()"
+    assert writer.text == "writer()"
+
+
+def test_it_completes_from_the_file_alone_without_a_base_model(tmp_path: pathlib.Path) -> None:
+    engine = LocalEngine(tmp_path / "empty")
+    prefix = "total = compute_total(items, tax_rate)\nprint(total)\n\nsubtotal = compute_"
+    [suggestion] = complete(engine, prefix, language="")
+    assert suggestion.text == "total(items, tax_rate)"
+
+
+def test_indexing_a_project_changes_the_answers(
+    engine: LocalEngine, tmp_path: pathlib.Path
+) -> None:
+    repository = tmp_path / "repository"
+    usage = "session = gateway.open_session(timeout=30, retries=5)\n"
+    write_files(repository, {f"app/job{i}.py": f"def job{i}():\n    {usage}" for i in range(3)})
+    prefix = "def nightly():\n    session = gateway."
+
+    before = complete(engine, prefix, project_key="acme/platform/tools")
+    engine.index_repository(project_key="acme/platform/tools", directory=repository)
+    [after] = complete(engine, prefix, project_key="acme/platform/tools")
+    other_project = complete(engine, prefix, project_key="acme/other")
+
+    assert after.text == "open_session(timeout=30, retries=5)"
+    assert [s.text for s in before] != [after.text]
+    assert [s.text for s in other_project] == [s.text for s in before]
+
+
+def test_indexing_again_only_looks_at_what_changed(
+    engine: LocalEngine, tmp_path: pathlib.Path
+) -> None:
+    repository = tmp_path / "repository"
+    write_files(repository, {f"pkg/module{i}.py": f"VALUE_{i} = {i}\n" for i in range(20)})
+
+    first = engine.index_repository(project_key="acme/app", directory=repository)
+    started = time.perf_counter()
+    second = engine.index_repository(project_key="acme/app", directory=repository)
+    elapsed = time.perf_counter() - started
+    (repository / "pkg/module0.py").write_text("VALUE_0 = 'changed'\n")
+    (repository / "pkg/module1.py").unlink()
+    third = engine.index_repository(project_key="acme/app", directory=repository)
+
+    assert (first.indexed, first.unchanged, first.removed) == (20, 0, 0)
+    assert (second.indexed, second.unchanged, second.removed) == (0, 20, 0)
+    assert elapsed < 0.5
+    assert (third.indexed, third.unchanged, third.removed) == (1, 18, 1)
+
+
+def test_indexing_skips_ignored_vendored_generated_minified_binary_and_huge_files(
+    engine: LocalEngine, tmp_path: pathlib.Path
+) -> None:
+    repository = tmp_path / "repository"
+    marker = "zebrafish_marker = 1\n"
+    write_files(
+        repository,
+        {
+            ".gitignore": "secrets/\n*.local.py\n",
+            "src/main.py": "def main():\n    return zebrafish_count()\n",
+            "secrets/keys.py": marker,
+            "settings.local.py": marker,
+            "node_modules/lib/index.js": "var zebrafish_marker = 1;\n",
+            "vendor/lib.py": marker,
+            "web/app.min.js": "var zebrafish_marker=1;" * 10,
+            "web/bundle.js": "var zebrafish_marker=1;" + "x" * 3000 + "\n",
+            "api_pb2.py": marker,
+            "schema.py": "# @generated by a tool\n" + marker,
+            "blob.py": b"zebrafish_marker\x00\x01\x02",
+            "huge.py": marker * 60_000,
+        },
+    )
+
+    report = engine.index_repository(project_key="acme/app", directory=repository)
+    answer = engine.answer_question(
+        question="where is zebrafish marker set?", project_key="acme/app", documents=[]
+    )
+
+    assert report.indexed == 1
+    assert report.skipped >= 10
+    assert "src/main.py:1-2" in answer
+    for skipped in ("keys.py", "local.py", "node_modules", "vendor", "min.js", "bundle.js"):
+        assert skipped not in answer
+    for skipped in ("api_pb2.py", "schema.py", "blob.py", "huge.py"):
+        assert skipped not in answer
+
+
+def test_the_chat_answer_cites_files_and_lines(engine: LocalEngine, tmp_path: pathlib.Path) -> None:
+    repository = tmp_path / "repository"
+    filler = "".join(f"def helper_{i}():\n    return {i}\n\n" for i in range(10))
+    rotation = "def rotate_api_keys(vault):\n    for key in vault.keys():\n        key.rotate()\n"
+    write_files(repository, {"ops/keys.py": filler + rotation, "ops/other.py": filler})
+    engine.index_repository(project_key="acme/ops", directory=repository)
+
+    answer = engine.answer_question(
+        question="How do we rotate the API keys?",
+        project_key="acme/ops",
+        documents=[("runbook.md", "# Runbook\n\nKeys are rotated monthly by the on-call.\n")],
+    )
+
+    assert answer.splitlines()[0].startswith("No chat model is configured")
+    assert "ops/keys.py:25-33" in answer
+    assert "def rotate_api_keys(vault):" in answer
+    assert "runbook.md:1-3" in answer
+    assert "ops/other.py" not in answer
+
+
+def test_max_tokens_cuts_the_answer_with_finish_reason_length(engine: LocalEngine) -> None:
+    [cut] = complete(engine, INIT_BODY, max_tokens=2)
+    assert cut.text == "self."
+    assert cut.finish_reason == "length"
+
+
+def test_stop_sequences_end_the_answer(engine: LocalEngine) -> None:
+    [stopped] = complete(engine, INIT_BODY, stop=[" ="])
+    assert stopped.text == "self.radius"
+    assert stopped.finish_reason == "stop"
+
+
+def test_multiline_completes_the_block(engine: LocalEngine) -> None:
+    prefix = "def read_text(path):\n    with open(path) as "
+    [line] = complete(engine, prefix)
+    [block] = complete(engine, prefix, multiline=True)
+    assert line.text == "handle:"
+    assert block.text == "handle:\n        return handle.read()"
+
+
+def test_base_models_are_built_once(
+    tmp_path: pathlib.Path, corpus: list[SourceFile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corpora, "corpus_files", lambda language: corpus)
+    engine = LocalEngine(tmp_path / "data")
+
+    assert engine.build_base_models(languages=["python", "go"]) == ["python"]
+    assert engine.build_base_models(languages=["python"]) == []
+    assert engine.build_base_models(languages=["python"], force=True) == ["python"]
+    assert (tmp_path / "data" / "base" / "python.ngram").exists()
