@@ -176,4 +176,6 @@ def test_many_concurrent_calls_keep_their_connections_pooled(openai_server):
 
     assert len(openai_server.requests) == 40
     assert after_first_wave > 10
-    assert openai_server.connections == after_first_wave
+    # At most 20 callers were ever in flight at once: every connection beyond that would be one
+    # that the first wave opened and the pool then threw away.
+    assert openai_server.connections <= 20
