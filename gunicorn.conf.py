@@ -63,6 +63,13 @@ SHARED_MEMORY = "/dev/shm"  # noqa: S108 - gunicorn creates its own unlinked fil
 if os.path.isdir(SHARED_MEMORY):
     worker_tmp_dir = SHARED_MEMORY
 
+# Gunicorn's control socket (gunicornc) defaults to one path per user: several servers on one
+# machine (tests, the benchmark) would take it from each other, and a container needs none.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
+
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 errorlog = "-"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
