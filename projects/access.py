@@ -1,6 +1,7 @@
 """Who may reach what: the checks API views make before doing any work."""
 
 from codesuggest.api import errors
+from projects.caching import remembered_for_namespaces
 from projects.models import (
     CodeSuggestionsOverride,
     InstanceSettings,
@@ -35,9 +36,16 @@ def project_gating_code_suggestions(user: User, full_path: str | None) -> Projec
     suggestions off. A project the user cannot see is ignored, saying nothing about it."""
     if not full_path:
         return None
-    project = Project.objects.by_full_path(full_path)
-    if project is None or not project.is_visible_to(user):
-        return None
-    if not code_suggestions_enabled(project):
+    project, enabled = remembered_for_namespaces(
+        f"gate:{user.pk}:{full_path.lower()}", lambda: _project_and_state(user, full_path)
+    )
+    if not enabled:
         raise errors.forbidden()
     return project
+
+
+def _project_and_state(user: User, full_path: str) -> tuple[Project | None, bool]:
+    project = Project.objects.by_full_path(full_path)
+    if project is None or not project.is_visible_to(user):
+        return None, True
+    return project, code_suggestions_enabled(project)

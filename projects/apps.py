@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ProjectsConfig(AppConfig):
     verbose_name = "Users, groups and projects"
     name = "projects"
+
+    def ready(self) -> None:
+        # Connects the signals that drop cached tokens and decisions when their rows change, in
+        # every process (an admin's revoke must reach the API at once).
+        from projects import caching  # noqa: F401

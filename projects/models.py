@@ -1,9 +1,8 @@
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -313,17 +312,6 @@ def token_digest(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-class PersonalAccessTokenQuerySet(models.QuerySet):
-    def find(self, plaintext: str) -> "PersonalAccessToken | None":
-        digest = token_digest(plaintext)
-        token = self.select_related("user").filter(digest=digest).first()
-        # The index look-up already matched; comparing again in constant time keeps a
-        # timing side channel out even if the database compares strings early-exit.
-        if token is not None and hmac.compare_digest(token.digest, digest):
-            return token
-        return None
-
-
 class PersonalAccessToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=255)
@@ -333,10 +321,6 @@ class PersonalAccessToken(models.Model):
     expires_at = models.DateField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    objects = PersonalAccessTokenQuerySet.as_manager()
-
-    LAST_USED_PRECISION = timedelta(minutes=1)
 
     class Meta:
         verbose_name = "personal access token"
@@ -373,10 +357,7 @@ class PersonalAccessToken(models.Model):
     def has_any_scope(self, scopes: tuple[str, ...]) -> bool:
         return any(scope in self.scopes for scope in scopes)
 
-    def touch(self) -> None:
-        """Record use, writing at most once a minute per token."""
+    def mark_used(self) -> None:
         now = timezone.now()
-        if self.last_used_at and now - self.last_used_at < self.LAST_USED_PRECISION:
-            return
         PersonalAccessToken.objects.filter(pk=self.pk).update(last_used_at=now)
         self.last_used_at = now

@@ -5,6 +5,7 @@ Credentials are looked for in GitLab's order (api.md §1.1): the `PRIVATE-TOKEN`
 too: unknown → expired → revoked → insufficient scope → blocked user.
 """
 
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,8 @@ from rest_framework.request import Request
 
 from codesuggest.api import errors
 from codesuggest.api.tokens import CodeSuggestionsTokenError, decode_code_suggestions_token
-from projects.models import PersonalAccessToken, User
+from projects.caching import first_use_this_minute, token_by_digest, token_by_id, user_by_id
+from projects.models import PersonalAccessToken, User, token_digest
 
 AI_SCOPES = ("ai_features", "api")
 ANY_SCOPE = ("api", "read_api", "read_user", "ai_features")
@@ -85,8 +87,11 @@ class PersonalAccessTokenAuthentication(BaseAuthentication):
 def authenticate_personal_access_token(
     plaintext: str, scopes: tuple[str, ...]
 ) -> tuple[User, Credential]:
-    token = PersonalAccessToken.objects.find(plaintext)
-    if token is None:
+    digest = token_digest(plaintext)
+    token = token_by_digest(digest)
+    # The look-up matched on the digest already; comparing again in constant time keeps timing
+    # out of it even where a cache or database compares strings byte by byte.
+    if token is None or not hmac.compare_digest(token.digest, digest):
         raise errors.unauthorized()
     if token.is_expired():
         raise errors.token_expired()
@@ -96,7 +101,8 @@ def authenticate_personal_access_token(
         raise errors.insufficient_scope(scopes)
     if not token.user.is_active:
         raise errors.user_blocked()
-    token.touch()
+    if first_use_this_minute(token):
+        token.mark_used()
     return token.user, Credential("personal_access_token", token)
 
 
@@ -105,13 +111,14 @@ def authenticate_code_suggestions_token(value: str) -> tuple[User, Credential]:
         claims = decode_code_suggestions_token(value)
     except CodeSuggestionsTokenError:
         raise errors.unauthorized() from None
-    user = User.objects.filter(pk=claims["user_id"]).first()
+    user = user_by_id(claims["user_id"])
     token = None
     if claims.get("pat_id") is not None:
-        token = PersonalAccessToken.objects.filter(pk=claims["pat_id"], user=user).first()
+        token = token_by_id(claims["pat_id"])
         # It lives only as long as the personal access token it was minted from.
-        if token is None or not token.is_active():
+        if token is None or token.user_id != claims["user_id"] or not token.is_active():
             raise errors.unauthorized()
+        user = token.user
     if user is None:
         raise errors.unauthorized()
     if not user.is_active:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from projects.models import Group, Membership, PersonalAccessToken, Project, User
+from projects.models import Group, Membership, PersonalAccessToken, Project, User, token_digest
 from tests.conftest import make_token
 
 
@@ -313,4 +313,7 @@ def test_create_token_prints_only_the_token_as_a_process():
     result = manage("create_token", "erin")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert PersonalAccessToken.objects.find(result.stdout.strip()).user.username == "erin"
+    assert (
+        PersonalAccessToken.objects.get(digest=token_digest(result.stdout.strip())).user.username
+        == "erin"
+    )

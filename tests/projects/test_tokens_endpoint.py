@@ -7,7 +7,7 @@ import jwt
 import pytest
 from django.conf import settings
 
-from projects.models import PersonalAccessToken
+from projects.models import PersonalAccessToken, token_digest
 from tests.conftest import make_token
 
 URL = "/api/v4/code_suggestions/tokens"
@@ -54,7 +54,7 @@ def test_its_claims_say_who_when_and_from_which_token(api, world):
     assert claims["aud"] == "gitlab-code-suggestions"
     assert claims["iss"] == settings.CODESUGGEST_URL
     assert claims["user_id"] == world.alice.pk
-    assert claims["pat_id"] == PersonalAccessToken.objects.find(pat).pk
+    assert claims["pat_id"] == PersonalAccessToken.objects.get(digest=token_digest(pat)).pk
 
 
 def test_it_gives_every_token_its_own_jti(api, world):
@@ -128,7 +128,7 @@ def test_the_token_opens_nothing_else(api, world, method, path):
 
 def test_the_token_dies_with_its_personal_access_token(api, world):
     pat, access_token = mint(api, world)
-    token = PersonalAccessToken.objects.find(pat)
+    token = PersonalAccessToken.objects.get(digest=token_digest(pat))
     token.revoked = True
     token.save()
     response = api.post(COMPLETIONS, {}, HTTP_AUTHORIZATION=f"Bearer {access_token}")

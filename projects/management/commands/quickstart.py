@@ -37,7 +37,9 @@ class Command(BaseCommand):
 
     def _print_welcome(self, admin: User, password_file) -> None:  # type: ignore[no-untyped-def]
         # Each start hands out a new token and revokes the previous quickstart one.
-        PersonalAccessToken.objects.filter(user=admin, name=TOKEN_NAME).update(revoked=True)
+        for previous in PersonalAccessToken.objects.filter(user=admin, name=TOKEN_NAME):
+            previous.revoked = True
+            previous.save()
         _, token = PersonalAccessToken.create(
             user=admin, name=TOKEN_NAME, scopes=["api", "ai_features"]
         )

@@ -1,0 +1,118 @@
+"""Short-lived copies, in the shared cache, of what every API request reads.
+
+Every request looks up its token (and the token's user), and every completion that names a
+project asks whether code suggestions are on for it. These copies save those database queries
+and are dropped the moment the rows behind them change (signals below), so a revoked token or a
+blocked user is refused at once by every process and node that shares the cache.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from projects.models import (
+    Group,
+    InstanceSettings,
+    Membership,
+    PersonalAccessToken,
+    Project,
+    User,
+)
+
+TTL_SECONDS = 60
+_NOTHING = "-"  # stands for "no such row", so that unknown tokens are remembered too
+
+T = TypeVar("T")
+
+
+def _remember(key: str, compute: Callable[[], T | None]) -> T | None:
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, _NOTHING if value is None else value, TTL_SECONDS)
+    return None if value == _NOTHING else value
+
+
+def token_by_digest(digest: str) -> PersonalAccessToken | None:
+    return _remember(
+        f"pat:{digest}",
+        lambda: PersonalAccessToken.objects.select_related("user").filter(digest=digest).first(),
+    )
+
+
+def token_by_id(token_id: int) -> PersonalAccessToken | None:
+    return _remember(
+        f"pat-id:{token_id}",
+        lambda: PersonalAccessToken.objects.select_related("user").filter(pk=token_id).first(),
+    )
+
+
+def user_by_id(user_id: int) -> User | None:
+    return _remember(f"user:{user_id}", lambda: User.objects.filter(pk=user_id).first())
+
+
+def first_use_this_minute(token: PersonalAccessToken) -> bool:
+    """True once a minute per token, across all processes: when last_used_at is written."""
+    return cache.add(f"pat-used:{token.pk}", 1, timeout=TTL_SECONDS)
+
+
+def _token_keys(token: PersonalAccessToken) -> list[str]:
+    return [f"pat:{token.digest}", f"pat-id:{token.pk}"]
+
+
+@receiver([post_save, post_delete], sender=PersonalAccessToken)
+def _forget_token(sender: Any, instance: PersonalAccessToken, **kwargs: Any) -> None:
+    cache.delete_many(_token_keys(instance))
+
+
+@receiver([post_save, post_delete], sender=User)
+def _forget_user(sender: Any, instance: User, **kwargs: Any) -> None:
+    # Cached tokens carry their user: a blocked user's tokens must stop working too.
+    keys = [f"user:{instance.pk}"]
+    for token in PersonalAccessToken.objects.filter(user_id=instance.pk).only("pk", "digest"):
+        keys += _token_keys(token)
+    cache.delete_many(keys)
+
+
+# Code-suggestions decisions depend on groups, projects, memberships and the instance settings.
+# Any change to one of them starts a new generation of cached decisions.
+GENERATION_KEY = "namespaces-generation"
+
+
+def _generation() -> int:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        _start_generations()
+        generation = cache.get(GENERATION_KEY)
+    return generation
+
+
+def _start_generations() -> None:
+    # From the clock, not from 1: a counter that the cache lost must never come back to a number
+    # whose cached decisions are still there.
+    cache.add(GENERATION_KEY, time.time_ns() // 1000, timeout=None)
+
+
+@receiver([post_save, post_delete], sender=Group)
+@receiver([post_save, post_delete], sender=Project)
+@receiver([post_save, post_delete], sender=Membership)
+@receiver([post_save, post_delete], sender=InstanceSettings)
+def _new_generation(sender: Any, **kwargs: Any) -> None:
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        _start_generations()
+
+
+def remembered_for_namespaces(key: str, compute: Callable[[], T]) -> T:
+    """`compute()`, remembered until any group, project, membership or instance setting changes."""
+    full_key = f"ns:{_generation()}:{key}"
+    value = cache.get(full_key)
+    if value is None:
+        value = compute()
+        cache.set(full_key, value, TTL_SECONDS * 10)
+    return value
