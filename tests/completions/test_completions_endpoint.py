@@ -312,3 +312,25 @@ def test_a_failed_request_is_recorded_with_its_status(api, upstream, bob_token):
     flush_usage_events()
 
     assert UsageEvent.objects.get().status == 503
+
+
+def test_turning_a_project_off_takes_effect_on_the_next_request(api, upstream, world, bob_token):
+    body = completion_body(project_path="acme/platform/tools")
+    assert api.post(COMPLETIONS, body, token=bob_token).status_code == 200
+
+    world.group.lock_code_suggestions = True
+    world.group.code_suggestions = False
+    world.group.save()
+
+    assert api.post(COMPLETIONS, body, token=bob_token).status_code == 403
+
+
+def test_blocking_a_user_stops_their_cached_token_at_once(api, upstream, world, bob_token):
+    assert api.post(COMPLETIONS, completion_body(), token=bob_token).status_code == 200
+
+    world.bob.is_active = False
+    world.bob.save()
+
+    response = api.post(COMPLETIONS, completion_body(), token=bob_token)
+    assert response.status_code == 403
+    assert response.json() == {"message": "403 Forbidden - Your account has been blocked."}
