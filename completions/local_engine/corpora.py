@@ -22,7 +22,7 @@ from .project import MAX_FILE_BYTES, looks_generated_or_minified
 from .table import build_table
 from .tokens import tokenize
 
-BASE_ORDER = 4
+BASE_ORDER = 5
 # Keeps the Java model near 100 MB; java.base comes first so the core library is always in.
 MAX_CORPUS_BYTES = 40_000_000
 # Below this much source, starting worker processes costs more than it saves.

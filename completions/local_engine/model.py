@@ -5,6 +5,7 @@ sources (base model, project index, current file) added with weights at every le
 own n-grams weigh most because code repeats itself locally (Hellendoorn & Devanbu, FSE 2017).
 """
 
+import array
 import heapq
 import math
 import random
@@ -30,6 +31,8 @@ _SUFFIX_TOKENS_SCORED = 3
 _MAX_LINE_TOKENS = 64
 
 Lookup = Callable[[int], ContextStats | None]
+# A segment's text, and whether its last token is a word still being typed (and not counted).
+SegmentKey = tuple[str, bool]
 # Per context length: weighted total, distinct continuations, and (weight, counts) per source.
 Level = tuple[float, float, list[tuple[float, dict[str, float]]]]
 
@@ -44,17 +47,22 @@ class Source:
 @dataclass(frozen=True)
 class SegmentCounts:
     tokens: list[str]
-    ngrams: list[tuple[int, str, int]]  # (context hash, token, count)
+    # Every counted n-gram as its context's hash and the token that followed (compact: segments
+    # are cached by the thousand).
+    contexts: array.array
+    followers: list[str]
 
 
 def count_segment(tokens: list[str], counted: int) -> SegmentCounts:
     """The n-grams of the first `counted` tokens, contexts limited to this segment."""
     keys = [token_key(t) for t in tokens]
-    pairs: Counter[tuple[int, str]] = Counter()
+    contexts = array.array("Q")
+    followers: list[str] = []
     for i in range(counted):
-        for h in context_hashes(keys[:i], CACHE_ORDER):
-            pairs[h, tokens[i]] += 1
-    return SegmentCounts(tokens, [(h, t, c) for (h, t), c in pairs.items()])
+        hashes = context_hashes(keys[max(0, i - CACHE_ORDER) : i], CACHE_ORDER)
+        contexts.extend(hashes)
+        followers.extend([tokens[i]] * len(hashes))
+    return SegmentCounts(tokens, contexts, followers)
 
 
 class DocumentModel:
@@ -62,32 +70,36 @@ class DocumentModel:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.segments: Counter[str] = Counter()
+        self.segments: Counter[SegmentKey] = Counter()
         self._counts: dict[int, dict[str, int]] = {}
         self._totals: dict[int, int] = {}
 
-    def overlap(self, segments: Counter[str]) -> int:
+    def overlap(self, segments: Counter[SegmentKey]) -> int:
         return len(self.segments.keys() & segments.keys())
 
-    def sync(self, segments: Counter[str], counts_of: Callable[[str], SegmentCounts]) -> None:
+    def sync(
+        self, segments: Counter[SegmentKey], counts_of: Callable[[SegmentKey], SegmentCounts]
+    ) -> None:
         """Make the counts those of `segments` (call with the lock held)."""
         for segment, n in (self.segments - segments).items():
-            self._add(counts_of(segment), -n)
+            for _ in range(n):
+                self._add(counts_of(segment), -1)
         for segment, n in (segments - self.segments).items():
-            self._add(counts_of(segment), n)
+            for _ in range(n):
+                self._add(counts_of(segment), 1)
         self.segments = segments.copy()
 
     def _add(self, counts: SegmentCounts, sign: int) -> None:
-        for h, token, n in counts.ngrams:
+        for h, token in zip(counts.contexts, counts.followers, strict=True):
             inner = self._counts.get(h)
             if inner is None:
                 inner = self._counts[h] = {}
-            value = inner.get(token, 0) + sign * n
+            value = inner.get(token, 0) + sign
             if value > 0:
                 inner[token] = value
             else:
                 inner.pop(token, None)
-            total = self._totals.get(h, 0) + sign * n
+            total = self._totals.get(h, 0) + sign
             if total > 0:
                 self._totals[h] = total
             else:
@@ -110,8 +122,12 @@ class Scorer:
         self._max_order = max(s.max_order for s in sources)
         self._memo: dict[tuple[int, ...], list[tuple[float, str]]] = {}
 
+    @property
+    def max_order(self) -> int:
+        return self._max_order
+
     def _levels(self, keys: list[int]) -> list[Level]:
-        levels = []
+        levels: list[Level] = []
         for order, h in enumerate(context_hashes(keys, self._max_order)):
             found = [
                 (s.weight, stats)
@@ -120,8 +136,8 @@ class Scorer:
             ]
             if not found:
                 break
-            total = sum(w * stats.total for w, stats in found)
-            distinct = sum(stats.distinct for _, stats in found)
+            total = float(sum(w * stats.total for w, stats in found))
+            distinct = float(sum(stats.distinct for _, stats in found))
             levels.append((total, distinct, [(w, stats.counts) for w, stats in found]))
         return levels
 
@@ -202,7 +218,7 @@ class Completion:
 
 def complete(scorer: Scorer, request: Request, candidates: int) -> list[Completion]:
     """The most likely completions, best first; sampled when temperature > 0."""
-    keys = [token_key(t) for t in request.context[-scorer._max_order :]]
+    keys = [token_key(t) for t in request.context[-scorer.max_order :]]
     first = scorer.matching(keys, request.partial) if request.partial else scorer.ranked(keys)
     if not first:
         return []
