@@ -120,18 +120,19 @@ def prediction_json(candidate: Candidate, prefix: str, echo: bool) -> dict[str, 
 
 class PredictView(CodeSuggestionsView):
     def post(self, request: Request, project: str, location: str, model: str) -> Response:
-        if not isinstance(request.data, dict):
+        body = self.body(request)
+        if not isinstance(body, dict):
             raise invalid_argument("The request body must be a JSON object.")
-        instances = parse_instances(request.data.get("instances"))
-        parameters = parse_parameters(request.data.get("parameters"))
+        instances = parse_instances(body.get("instances"))
+        parameters = parse_parameters(body.get("parameters"))
         # A GitLab project path in the URL (acme%2Ftools, as GitLab encodes it) gates as
         # `project_path` does; a Google Cloud project id names nothing here and is ignored.
-        gated = project_gating_code_suggestions(request.user, project)
-        enforce_code_suggestions_rate_limit(request.user.pk)
+        gated = project_gating_code_suggestions(self.user, project)
+        enforce_code_suggestions_rate_limit(self.user.pk)
         config = provider_config("completions")
         provider = provider_for(config)
         predictions = []
-        with tracked_usage(user=request.user, project=gated, endpoint="vertex_predict") as usage:
+        with tracked_usage(user=self.user, project=gated, endpoint="vertex_predict") as usage:
             usage.fields.update(provider=config.provider, model=model_name(config))
             for prefix, suffix in instances:
                 candidates = provider.complete(completion_request(prefix, suffix, parameters))

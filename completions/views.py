@@ -67,15 +67,15 @@ class CodeSuggestionsView(ApiView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        require_code_suggestions_access(request.user)
+        require_code_suggestions_access(self.user)
         require_code_suggestions_feature()
 
 
 class CompletionsView(CodeSuggestionsView):
     def post(self, request: Request) -> Response | StreamingHttpResponse:
         params = self.parse(request, COMPLETION_PARAMS)
-        project = project_gating_code_suggestions(request.user, params["project_path"])
-        enforce_code_suggestions_rate_limit(request.user.pk)
+        project = project_gating_code_suggestions(self.user, params["project_path"])
+        enforce_code_suggestions_rate_limit(self.user.pk)
         current_file = params["current_file"]
         suggestion_request = SuggestionRequest(
             file_name=current_file["file_name"],
@@ -88,7 +88,7 @@ class CompletionsView(CodeSuggestionsView):
             choices_count=params["choices_count"],
             project_key=project.full_path.lower() if project else None,
         )
-        with tracked_usage(user=request.user, project=project, endpoint="completions") as usage:
+        with tracked_usage(user=self.user, project=project, endpoint="completions") as usage:
             if params["stream"]:
                 suggestions, chunks = stream_suggestion(suggestion_request)
                 usage.describe(suggestions)
@@ -144,7 +144,7 @@ class DirectAccessView(CodeSuggestionsView):
 
     def post(self, request: Request) -> Response:
         token = issue_code_suggestions_token(
-            user=request.user, personal_access_token=request.auth.token
+            user=self.user, personal_access_token=self.credential.token
         )
         return Response(
             {
@@ -153,7 +153,7 @@ class DirectAccessView(CodeSuggestionsView):
                 "expires_at": token["exp"],
                 "headers": {
                     "X-Gitlab-Realm": "self-managed",
-                    "X-Gitlab-Global-User-Id": str(request.user.pk),
+                    "X-Gitlab-Global-User-Id": str(self.user.pk),
                     "X-Gitlab-Host-Name": settings.CODESUGGEST_URL,
                 },
             },

@@ -17,7 +17,7 @@ from projects.models import (
 )
 
 
-def _bulk_update(modeladmin, request, queryset, **values) -> None:  # type: ignore[no-untyped-def]
+def _bulk_update(modeladmin, request, queryset, **values) -> None:
     # Saved one by one, not with QuerySet.update(), so that save() keeps derived fields right
     # and the admin log records each change.
     for obj in queryset:
@@ -29,22 +29,22 @@ def _bulk_update(modeladmin, request, queryset, **values) -> None:  # type: igno
 
 
 @admin.action(description="Turn code suggestions on")
-def enable_code_suggestions(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def enable_code_suggestions(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, code_suggestions=True)
 
 
 @admin.action(description="Turn code suggestions off")
-def disable_code_suggestions(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def disable_code_suggestions(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, code_suggestions=False)
 
 
 @admin.action(description="Lock the setting for subgroups and projects")
-def lock_code_suggestions(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def lock_code_suggestions(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, lock_code_suggestions=True)
 
 
 @admin.action(description="Unlock the setting")
-def unlock_code_suggestions(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def unlock_code_suggestions(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, lock_code_suggestions=False)
 
 
@@ -98,22 +98,22 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.action(description="Block (cannot sign in or use tokens)")
-def block_users(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def block_users(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, is_active=False)
 
 
 @admin.action(description="Unblock")
-def unblock_users(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def unblock_users(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, is_active=True)
 
 
 @admin.action(description="Withdraw access to code suggestions")
-def withdraw_code_suggestions(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def withdraw_code_suggestions(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, code_suggestions_access=False)
 
 
 @admin.action(description="Withdraw access to chat")
-def withdraw_chat(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def withdraw_chat(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, chat_access=False)
 
 
@@ -137,7 +137,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.action(description="Revoke")
-def revoke_tokens(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def revoke_tokens(modeladmin, request, queryset):
     _bulk_update(modeladmin, request, queryset, revoked=True)
 
 
@@ -158,10 +158,12 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
     actions = [revoke_tokens]
 
-    def get_fields(self, request: HttpRequest, obj: PersonalAccessToken | None = None) -> list[str]:
+    def get_fields(
+        self, request: HttpRequest, obj: PersonalAccessToken | None = None
+    ) -> tuple[str, ...]:
         if obj is None:
-            return ["user", "name", "scopes", "expires_at"]
-        return ["user", "name", "scopes", "expires_at", "revoked", "created_at", "last_used_at"]
+            return ("user", "name", "scopes", "expires_at")
+        return ("user", "name", "scopes", "expires_at", "revoked", "created_at", "last_used_at")
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: PersonalAccessToken | None = None
@@ -174,7 +176,7 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         return {"scopes": [Scope.AI_FEATURES, Scope.API]}
 
-    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj, form, change) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -184,7 +186,7 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
         obj.pk = token.pk
         obj._plaintext = plaintext
 
-    def response_add(self, request, obj, post_url_continue=None) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def response_add(self, request, obj, post_url_continue=None) -> HttpResponse:
         # The plaintext is shown on this one page and nowhere else: not in a message (those
         # may sit in a cookie), not in the database.
         return TemplateResponse(

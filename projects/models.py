@@ -79,7 +79,7 @@ class Group(models.Model):
 
     def clean(self) -> None:
         full_path = self.computed_full_path()
-        if self.parent_id and self.pk and self.pk in {g.pk for g in self.parent.lineage()}:
+        if self.parent is not None and self.pk and self.pk in {g.pk for g in self.parent.lineage()}:
             raise ValidationError({"parent": "A group cannot be its own ancestor."})
         clash = Group.objects.filter(full_path__iexact=full_path).exclude(pk=self.pk).exists()
         if clash or Project.objects.filter(full_path__iexact=full_path).exists():

@@ -16,9 +16,9 @@ class CodeSuggestionsTokenView(ApiView):
     required_scopes = AI_SCOPES
 
     def post(self, request: Request) -> Response:
-        require_code_suggestions_access(request.user)
+        require_code_suggestions_access(self.user)
         token = issue_code_suggestions_token(
-            user=request.user, personal_access_token=request.auth.token
+            user=self.user, personal_access_token=self.credential.token
         )
         return Response(
             {
@@ -32,12 +32,12 @@ class CodeSuggestionsTokenView(ApiView):
 
 class CodeSuggestionsEnabledView(ApiView):
     required_scopes = AI_SCOPES
-    schema = {"project_path": Param(str, required=True)}
+    params = {"project_path": Param(str, required=True)}
 
     def post(self, request: Request) -> Response:
-        require_code_suggestions_access(request.user)
-        project_path = self.parse(request, self.schema)["project_path"]
-        project = visible_project(request.user, project_path)
+        require_code_suggestions_access(self.user)
+        project_path = self.parse(request, self.params)["project_path"]
+        project = visible_project(self.user, project_path)
         if not code_suggestions_enabled(project):
             raise errors.forbidden()
         return Response(status=200)
@@ -62,7 +62,7 @@ def user_json(user: User) -> dict:
 
 class CurrentUserView(ApiView):
     def get(self, request: Request) -> Response:
-        return Response(user_json(request.user))
+        return Response(user_json(self.user))
 
 
 class VersionView(ApiView):
@@ -93,8 +93,9 @@ def token_json(token: PersonalAccessToken) -> dict:
 
 class PersonalAccessTokenSelfView(ApiView):
     def get(self, request: Request) -> Response:
-        if request.auth.kind != "personal_access_token":
+        token = self.credential.token
+        if self.credential.kind != "personal_access_token" or token is None:
             raise errors.bad_request_message(
                 "This endpoint requires token type to be a personal access token"
             )
-        return Response(token_json(request.auth.token))
+        return Response(token_json(token))

@@ -51,7 +51,7 @@ def _body_private_token(request: Request) -> str | None:
     try:
         data = request.data
     except ParseError as exc:
-        request.body_parse_error = exc
+        request.body_parse_error = exc  # type: ignore[attr-defined]
         return None
     except UnsupportedMediaType:
         return None

@@ -1,13 +1,14 @@
 """The base every API view shares: GitLab's credentials, scopes and parameter checks."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from codesuggest.api import params
-from codesuggest.api.authentication import ANY_SCOPE
+from codesuggest.api.authentication import ANY_SCOPE, Credential
+from projects.models import User
 
 
 class ApiView(APIView):
@@ -17,12 +18,26 @@ class ApiView(APIView):
     # endpoints, as in GitLab).
     accepts_code_suggestions_token = False
 
+    # Who is calling and with what: set once authentication has passed, typed for the views.
+    user: User
+    credential: Credential
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # The default permission (IsAuthenticated) lets only a signed-in user through.
+        self.user = cast(User, request.user)
+        self.credential = cast(Credential, request.auth)
+
     def parse(self, request: Request, schema: params.Schema) -> dict[str, Any]:
+        return params.parse(self.body(request), schema)
+
+    def body(self, request: Request) -> Any:
+        """The parsed body; a malformed one is a 400 here, after authentication."""
         # Set when authentication already tried to read the body (for `private_token`).
         parse_error = getattr(request, "body_parse_error", None)
         if parse_error is not None:
             raise parse_error
-        return params.parse(request.data, schema)
+        return request.data
 
 
 def gitlab_time(moment: datetime | None) -> str | None:

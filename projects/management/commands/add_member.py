@@ -7,10 +7,10 @@ from projects.services import member_add
 class Command(BaseCommand):
     help = "Make a user a member of a group (and everything below it) or of a project."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("full_path")
         parser.add_argument("username")
 
     @fails_clearly
-    def handle(self, *args, full_path: str, username: str, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, full_path: str, username: str, **options):
         member_add(full_path=full_path, user=existing_user(username))

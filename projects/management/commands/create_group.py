@@ -7,7 +7,7 @@ from projects.services import group_create
 class Command(BaseCommand):
     help = "Create a group, and any missing groups above it."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("full_path")
         parser.add_argument("--name", default="")
         parser.add_argument("--code-suggestions", default="on", choices=["on", "off"])
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     @fails_clearly
     def handle(
         self, *args, full_path: str, name: str, code_suggestions: str, lock: bool, **options
-    ):  # type: ignore[no-untyped-def]
+    ):
         group_create(
             full_path=full_path, name=name, code_suggestions=on_off(code_suggestions), lock=lock
         )

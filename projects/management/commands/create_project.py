@@ -8,7 +8,7 @@ from projects.services import project_create
 class Command(BaseCommand):
     help = "Create a project in an existing group."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("full_path")
         visibility = parser.add_mutually_exclusive_group()
         for choice in Visibility.values:
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     @fails_clearly
     def handle(
         self, *args, full_path: str, visibility: str | None, code_suggestions: str, **options
-    ):  # type: ignore[no-untyped-def]
+    ):
         project_create(
             full_path=full_path,
             visibility=visibility or Visibility.PRIVATE,

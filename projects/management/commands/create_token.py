@@ -27,7 +27,7 @@ def parse_date(value: str | None) -> date | None:
 class Command(BaseCommand):
     help = "Create a personal access token; prints only its plaintext, which is shown just once."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--name", default="cli")
         parser.add_argument("--scopes", default="api,ai_features")
@@ -36,7 +36,7 @@ class Command(BaseCommand):
     @fails_clearly
     def handle(
         self, *args, username: str, name: str, scopes: str, expires_at: str | None, **options
-    ):  # type: ignore[no-untyped-def]
+    ):
         _, plaintext = PersonalAccessToken.create(
             user=existing_user(username),
             name=name,

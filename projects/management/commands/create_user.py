@@ -7,7 +7,7 @@ from projects.models import User
 class Command(BaseCommand):
     help = "Create a user."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--email", default="")
         parser.add_argument("--admin", action="store_true", help="an instance administrator")
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     @fails_clearly
     def handle(
         self, *args, username: str, email: str, admin: bool, password: str | None, **options
-    ):  # type: ignore[no-untyped-def]
+    ):
         if User.objects.filter(username=username).exists():
             raise CommandError(f"A user named {username} already exists")
         user = User(username=username, email=email, is_staff=admin, is_superuser=admin)

@@ -14,7 +14,7 @@ TOKEN_NAME = "quickstart"  # noqa: S105 - the token's label
 class Command(BaseCommand):
     help = "Prepare the embedded run: an admin and a demo project (once), and a fresh token."
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options):
         password_file = settings.BASE_DIR / "var" / "admin-password"
         admin = User.objects.filter(username=ADMIN).first()
         if admin is None:
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             member_add(full_path="demo", user=admin)
         self._print_welcome(admin, password_file)
 
-    def _create_admin(self, password_file) -> User:  # type: ignore[no-untyped-def]
+    def _create_admin(self, password_file) -> User:
         password = secrets.token_urlsafe(12)
         admin = User.objects.create_superuser(ADMIN, email="admin@example.com", password=password)
         # Kept beside the local database (which holds everything else anyway), readable by
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         password_file.write_text(password)
         return admin
 
-    def _print_welcome(self, admin: User, password_file) -> None:  # type: ignore[no-untyped-def]
+    def _print_welcome(self, admin: User, password_file) -> None:
         # Each start hands out a new token and revokes the previous quickstart one.
         for previous in PersonalAccessToken.objects.filter(user=admin, name=TOKEN_NAME):
             previous.revoked = True

@@ -7,11 +7,11 @@ from projects.services import code_suggestions_set
 class Command(BaseCommand):
     help = "Turn code suggestions on or off for a group or project (--lock imposes a group's)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("full_path")
         parser.add_argument("state", choices=["on", "off"])
         parser.add_argument("--lock", action="store_true")
 
     @fails_clearly
-    def handle(self, *args, full_path: str, state: str, lock: bool, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, full_path: str, state: str, lock: bool, **options):
         code_suggestions_set(full_path=full_path, enabled=on_off(state), lock=lock)
