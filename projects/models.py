@@ -12,6 +12,8 @@ from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from codesuggest.providers.fim import validate_custom_template
+
 # GitLab's path rule: letters, digits, "_", "-" and "."; no special character at either end and
 # none twice in a row; never ending in ".git" or ".atom" (those would clash with Git URLs).
 PATH_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|[_.-](?=[A-Za-z0-9]))*$")
@@ -255,6 +257,13 @@ class InstanceSettings(models.Model):
 
     def __str__(self) -> str:
         return "Instance settings"
+
+    def clean(self) -> None:
+        if self.fim_template:
+            try:
+                validate_custom_template(self.fim_template)
+            except ValueError as exc:
+                raise ValidationError({"fim_template": str(exc)}) from None
 
     def save(self, *args, **kwargs) -> None:
         self.pk = 1

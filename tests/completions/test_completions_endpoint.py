@@ -334,3 +334,29 @@ def test_blocking_a_user_stops_their_cached_token_at_once(api, upstream, world, 
     response = api.post(COMPLETIONS, completion_body(), token=bob_token)
     assert response.status_code == 403
     assert response.json() == {"message": "403 Forbidden - Your account has been blocked."}
+
+
+def test_an_admins_fill_in_the_middle_template_shapes_the_prompt(api, upstream, bob_token):
+    settings_row = InstanceSettings.load()
+    settings_row.fim_template = "<<{file_name}|{language}>>{prefix}<<hole>>{suffix}<<fill>>"
+    settings_row.save()
+
+    api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    sent = upstream.last.json
+    assert sent["prompt"].startswith("<<calc.py|")
+    assert sent["prompt"].endswith("<<hole>>\n<<fill>>")
+    assert "suffix" not in sent
+
+
+def test_the_model_family_chooses_the_fill_in_the_middle_template(
+    api, upstream, settings, bob_token
+):
+    settings.COMPLETIONS_MODEL = "Qwen/Qwen2.5-Coder-7B"
+
+    api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    sent = upstream.last.json
+    assert sent["prompt"].startswith("<|fim_prefix|>")
+    assert sent["prompt"].endswith("<|fim_suffix|>\n<|fim_middle|>")
+    assert "<|endoftext|>" in sent["stop"]

@@ -341,3 +341,27 @@ def test_a_token_page_cannot_change_what_the_token_grants(browser, world):
     token.refresh_from_db()
     assert token.user == world.alice
     assert token.scopes == ["read_api"]
+
+
+def test_the_admin_refuses_a_fill_in_the_middle_template_without_prefix(admin_client):
+    InstanceSettings.load()
+    response = admin_client.post(
+        "/admin/projects/instancesettings/1/change/",
+        {"code_suggestions": "", "fim_template": "<fim>{suffix}{unknown}"},
+    )
+
+    assert response.status_code == 200  # the form again, with its error
+    assert "unknown fields: unknown" in response.content.decode()
+    assert InstanceSettings.load().fim_template == ""
+
+
+def test_the_admin_saves_a_custom_fill_in_the_middle_template(admin_client):
+    template = "<PRE>{prefix}<SUF>{suffix}<MID>"
+    InstanceSettings.load()
+
+    admin_client.post(
+        "/admin/projects/instancesettings/1/change/",
+        {"code_suggestions": "", "fim_template": template},
+    )
+
+    assert InstanceSettings.load().fim_template == template
