@@ -4,14 +4,16 @@ Every value can be changed from the environment (GUNICORN_*), so the same file s
 a container and the benchmark (`bench/completions.py`).
 
 Worker class: gevent. A completion spends almost all its time waiting for the model server, so
-what matters is how many upstream calls one core keeps in flight. Measured with
-bench/completions.py on this project's 2-core machine (load generator, fake upstream, PostgreSQL
-and Redis on the same 2 cores), 2 workers each:
-  - instant upstream, 16 clients:  gevent  ~NNN req/s,  gthread (32 threads) ~NNN req/s
-  - 200 ms upstream, 256 clients:  gevent  ~NNN req/s,  gthread (32 threads) ~NNN req/s
-A gthread worker is capped at workers x threads requests in flight (each a real thread with its
-own stack and GIL hand-offs); a gevent worker holds one cheap greenlet per connection, up to
-worker_connections.
+what matters is how many upstream calls one core keeps in flight. bench/completions.py on this
+project's 2-core machine (load generator, fake upstream, PostgreSQL and Redis on the same cores,
+other work running beside), 2 workers each, same run conditions:
+  - instant upstream, 16 clients:  gevent 255 req/s,  gthread (32 threads) 283 req/s
+  - instant upstream, 64 clients:  gevent 290 req/s,  gthread (32 threads) 220 req/s
+  - 200 ms upstream, 256 clients:  gevent 373 req/s,  gthread (32 threads) 201 req/s, 0 errors
+gthread is capped at workers x threads requests in flight (64 here: at most 320 req/s against a
+200 ms model), and more threads mean more GIL hand-offs; a gevent worker holds one greenlet per
+connection, up to worker_connections, so slow upstreams cost memory (121 MB per worker at 256
+clients against 98 MB idle-ish), not throughput.
 
 gevent's worker monkey-patches the standard library (gevent.monkey.patch_all) before Django is
 imported, because the application is loaded in the worker (preload_app stays off). That makes

@@ -350,7 +350,7 @@ def main() -> None:
 
     def row(name: str, direct: float, through: float, unit: str, lower_is_better: bool) -> None:
         ratio = through / direct if direct else float("inf")
-        rows.append((name, f"{direct:,.1f} {unit}", f"{through:,.1f} {unit}", f"{ratio:.2f}x"))
+        rows.append((name, f"{direct:,.1f} {unit}", f"{through:,.1f} {unit}", f"{ratio:.3g}x"))
 
     upstream_cmd = [PYTHON, __file__, "--upstream", str(upstream_port)]
     with running(upstream_cmd, os.environ.copy(), upstream_port):
