@@ -13,7 +13,7 @@ other work running beside), 2 workers each, same run conditions:
 gthread is capped at workers x threads requests in flight (64 here: at most 320 req/s against a
 200 ms model), and more threads mean more GIL hand-offs; a gevent worker holds one greenlet per
 connection, up to worker_connections, so slow upstreams cost memory (121 MB per worker at 256
-clients against 98 MB idle-ish), not throughput.
+clients, 98 MB at 64), not throughput.
 
 gevent's worker monkey-patches the standard library (gevent.monkey.patch_all) before Django is
 imported, because the application is loaded in the worker (preload_app stays off). That makes
