@@ -20,6 +20,7 @@ from .model import (
     BASE_WEIGHT,
     CACHE_ORDER,
     CACHE_WEIGHT,
+    PARTIAL,
     PROJECT_WEIGHT,
     DocumentModel,
     Request,
@@ -33,7 +34,7 @@ from .model import (
 from .project import IndexReport
 from .segments import SegmentCutter
 from .table import NgramTable
-from .tokens import cut, line_starts, tokenize
+from .tokens import cut, line_starts, multiline_quotes, tokenize
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "IndexReport", "LocalEngine", "LocalSuggestion"]
 
@@ -66,7 +67,7 @@ class LocalEngine:
         self._tables: dict[pathlib.Path, tuple[tuple[int, int], NgramTable]] = {}
         self._segments: OrderedDict[tuple[str, str, bool], SegmentCounts] = OrderedDict()
         self._documents: dict[str, list[DocumentModel]] = {}
-        self._cutter = SegmentCutter()
+        self._cutters: dict[str, SegmentCutter] = {}
         self._lines: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
 
     def complete(
@@ -87,7 +88,7 @@ class LocalEngine:
         """Completions of the code at the cursor; [] when the engine is not confident enough."""
         language = language.lower()
         threshold = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
-        layout = self._cutter.layout(prefix, suffix)
+        layout = self._cutter(language).layout(prefix, suffix)
         above, below = layout.above, layout.below
         partial_match = _PARTIAL_WORD.search(above[-1])
         last = self._segment(language, above[-1], drop_last=False)
@@ -95,9 +96,9 @@ class LocalEngine:
         if partial_match and last.tokens and last.tokens[-1].lstrip(" ") == partial_match.group():
             partial = partial_match.group()
             last = self._segment(language, above[-1], drop_last=True)
-        keys = Counter((s, False) for s in above[:-1])
-        keys[above[-1], bool(partial)] += 1
-        keys.update((s, False) for s in below)
+        keys = Counter(above[:-1])
+        keys[PARTIAL + above[-1] if partial else above[-1]] += 1
+        keys.update(below)
         context = self._context(
             language, above[:-1], last.tokens[: len(last.tokens) - bool(partial)]
         )
@@ -119,7 +120,7 @@ class LocalEngine:
         )
         document = self._document(language, keys)
         with document.lock:
-            document.sync(keys, lambda key: self._segment(language, key[0], key[1]))
+            document.sync(keys, lambda key: self._segment_of_key(language, key))
             sources = [Source(document.lookup, CACHE_ORDER, CACHE_WEIGHT)]
             sources += self._table_sources(language, project_key)
             completions = complete(Scorer(sources), request, candidates)
@@ -149,6 +150,17 @@ class LocalEngine:
     def _project_dir(self, project_key: str) -> pathlib.Path:
         return self.data_dir / "projects" / project.safe_name(project_key)
 
+    def _cutter(self, language: str) -> SegmentCutter:
+        with self._lock:
+            if language not in self._cutters:
+                self._cutters[language] = SegmentCutter(multiline_quotes(language))
+            return self._cutters[language]
+
+    def _segment_of_key(self, language: str, key: SegmentKey) -> SegmentCounts:
+        if key.startswith(PARTIAL):
+            return self._segment(language, key[len(PARTIAL) :], drop_last=True)
+        return self._segment(language, key, drop_last=False)
+
     def _segment(self, language: str, text: str, drop_last: bool) -> SegmentCounts:
         key = (language, text, drop_last)
         with self._lock:
@@ -156,9 +168,8 @@ class LocalEngine:
             if found is not None:
                 self._segments.move_to_end(key)
                 return found
-        tokens = [
-            t for line in cut(text, line_starts(text)) for t in self._line_tokens(language, line)
-        ]
+        lines = cut(text, line_starts(text, multiline_quotes(language)))
+        tokens = [t for line in lines for t in self._line_tokens(language, line)]
         counts = count_segment(tokens, len(tokens) - (drop_last and bool(tokens)))
         with self._lock:
             self._segments[key] = counts
@@ -194,7 +205,10 @@ class LocalEngine:
         """The cached file model closest to this file, which is then updated to it."""
         with self._lock:
             pool = self._documents.setdefault(language, [])
-            overlaps = [(d.overlap(keys), i) for i, d in enumerate(pool)]
+            # Most requests continue the file of the previous one: try that first.
+            overlaps = [(pool[0].overlap(keys), 0)] if pool else []
+            if overlaps and overlaps[0][0] * 2 < len(keys):
+                overlaps += [(d.overlap(keys), i) for i, d in enumerate(pool[1:], 1)]
             shared, index = max(overlaps, default=(0, -1))
             best = pool[index] if index >= 0 else None
             if best is None or (shared * 2 < len(keys) and len(pool) < _DOCUMENTS_PER_LANGUAGE):

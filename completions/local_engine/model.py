@@ -31,8 +31,10 @@ _SUFFIX_TOKENS_SCORED = 3
 _MAX_LINE_TOKENS = 64
 
 Lookup = Callable[[int], ContextStats | None]
-# A segment's text, and whether its last token is a word still being typed (and not counted).
-SegmentKey = tuple[str, bool]
+# A segment's text; prefixed with PARTIAL when its last token is a word still being typed, which is
+# not counted. (Plain strings keep building the multiset of a file's segments cheap.)
+SegmentKey = str
+PARTIAL = "\0"
 # Per context length: weighted total, distinct continuations, and (weight, counts) per source.
 Level = tuple[float, float, list[tuple[float, dict[str, float]]]]
 
@@ -81,13 +83,14 @@ class DocumentModel:
         self, segments: Counter[SegmentKey], counts_of: Callable[[SegmentKey], SegmentCounts]
     ) -> None:
         """Make the counts those of `segments` (call with the lock held)."""
-        for segment, n in (self.segments - segments).items():
-            for _ in range(n):
+        # Comparing item views is done in C: far faster than Counter subtraction.
+        for segment, n in self.segments.items() - segments.items():
+            for _ in range(n - segments.get(segment, 0)):
                 self._add(counts_of(segment), -1)
-        for segment, n in (segments - self.segments).items():
-            for _ in range(n):
+        for segment, n in segments.items() - self.segments.items():
+            for _ in range(n - self.segments.get(segment, 0)):
                 self._add(counts_of(segment), 1)
-        self.segments = segments.copy()
+        self.segments = segments
 
     def _add(self, counts: SegmentCounts, sign: int) -> None:
         for h, token in zip(counts.contexts, counts.followers, strict=True):

@@ -7,11 +7,12 @@ Scanning 100 KB for cuts costs milliseconds, so the cutter remembers recent cuts
 what differs from the closest one: in an editor, successive requests share almost all their text.
 """
 
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass
 
-from .tokens import cut, line_starts, opens_string, quote_count, segment_starts
+from .tokens import cut, line_starts, opens_string, segment_starts
 
 _REMEMBERED = 16
 # How many remembered cuts a request is compared with, most recent first.
@@ -25,7 +26,8 @@ class Layout:
 
 
 class SegmentCutter:
-    def __init__(self) -> None:
+    def __init__(self, quotes: re.Pattern[str]) -> None:
+        self._quotes = quotes
         self._lock = threading.Lock()
         self._prefixes: deque[tuple[str, list[int]]] = deque(maxlen=_REMEMBERED)
         self._suffixes: deque[tuple[str, list[int], bool]] = deque(maxlen=_REMEMBERED)
@@ -35,16 +37,17 @@ class SegmentCutter:
         last = starts[-1] if starts else 0
         near_above = prefix[last:]
         above = cut(prefix[:last], starts[:-1]) + (
-            cut(near_above, line_starts(near_above, ignore_strings=True)) or [""]
+            cut(near_above, line_starts(near_above, self._quotes, ignore_strings=True)) or [""]
         )
         # Whether the suffix starts inside a multi-line string: judged from the end of the file,
         # which is outside strings, because the text hidden at the cursor may hold quotes.
-        odd = quote_count(suffix) % 2 == 1
+        odd = opens_string(suffix, self._quotes)
         starts = self._suffix_starts(suffix, odd)
         first = starts[0] if starts else len(suffix)
         near_below = suffix[:first]
         below = (
-            cut(near_below, line_starts(near_below, ignore_strings=True)) + cut(suffix, starts)[1:]
+            cut(near_below, line_starts(near_below, self._quotes, ignore_strings=True))
+            + cut(suffix, starts)[1:]
         )
         return Layout(above, below)
 
@@ -64,7 +67,7 @@ class SegmentCutter:
             # The cut at starts[low - 1] depends on the text after it: rescan from the one before.
             if low - 1 > len(kept):
                 kept = starts[: low - 1]
-        starts = kept + segment_starts(prefix, kept[-1] if kept else 0)
+        starts = kept + segment_starts(prefix, self._quotes, kept[-1] if kept else 0)
         with self._lock:
             self._prefixes.append((prefix, starts))
         return starts
@@ -86,14 +89,14 @@ class SegmentCutter:
             if low + 1 >= len(starts):
                 continue
             anchor = starts[low + 1] + shift
-            if odd != opens_string(suffix, 0, anchor):
+            if odd != opens_string(suffix, self._quotes, 0, anchor):
                 continue  # the shared text is not outside strings in both: scan it all
-            head = segment_starts(suffix, 0, anchor, odd)
+            head = segment_starts(suffix, self._quotes, 0, anchor, odd)
             found = [*head, anchor, *(s + shift for s in starts[low + 2 :])]
             if best is None or len(found) - len(head) > len(best):
                 best = found
         if best is None:
-            best = segment_starts(suffix, 0, None, odd)
+            best = segment_starts(suffix, self._quotes, 0, None, odd)
         with self._lock:
             self._suffixes.append((suffix, best, odd))
         return best

@@ -34,12 +34,32 @@ _GENERIC_TOKEN = re.compile(
 _SEGMENT_START = re.compile(
     r"\n[ \t]*\n[ \t]*(?=\S)"
     r"|\n[ \t]*(?=(?:async[ \t]+)?def\b|class\b|function\b|func\b|fn\b|pub[ \t]+fn\b|export\b"
-    r"|public\b|private\b|protected\b|@\w)"
+    r"|public\b|private\b|protected\b|@\w"
+    # Compound statements too, so that segments stay small inside long functions.
+    r"|(?:if|for|while|try|with|switch)\b)"
 )
 # The start of the next non-blank line, after its indentation.
 _LINE_START = re.compile(r"\n\s*(?=\S)")
-# Quotes that open strings spanning lines; a segment must hold an even number of them.
-_MULTILINE_QUOTES = re.compile(r'"""|\'\'\'|`')
+# Quotes that open strings spanning lines, per language; a segment holds an even number of them.
+_PYTHON_QUOTES = ('"""', "'''")
+_MULTILINE_QUOTES = {
+    "python": _PYTHON_QUOTES,
+    "javascript": ("`",),
+    "typescript": ("`",),
+    "tsx": ("`",),
+    "go": ("`",),
+    "java": ('"""',),
+    "kotlin": ('"""',),
+    "scala": ('"""',),
+    "swift": ('"""',),
+}
+
+
+@functools.cache
+def multiline_quotes(language: str) -> re.Pattern[str]:
+    """The quotes that open strings spanning lines in a language (Python's when unknown)."""
+    quotes = _MULTILINE_QUOTES.get(language, _PYTHON_QUOTES)
+    return re.compile("|".join(re.escape(q) for q in quotes))
 
 
 @functools.cache
@@ -124,7 +144,7 @@ def context_hashes(keys: list[int], max_order: int) -> list[int]:
 
 
 def segment_starts(
-    text: str, begin: int = 0, end: int | None = None, odd: bool = False
+    text: str, quotes: re.Pattern[str], begin: int = 0, end: int | None = None, odd: bool = False
 ) -> list[int]:
     """Offsets in text[begin:end] where segments start, outside multi-line strings.
 
@@ -132,11 +152,11 @@ def segment_starts(
     so an edit changes the segments around it and no others.
     """
     end = len(text) if end is None else end
-    quotes = [m.start() for m in _MULTILINE_QUOTES.finditer(text, begin, end)]
+    found = [m.start() for m in quotes.finditer(text, begin, end)]
     starts = []
     index = 0
     for match in _SEGMENT_START.finditer(text, begin, end):
-        while index < len(quotes) and quotes[index] < match.end():
+        while index < len(found) and found[index] < match.end():
             odd = not odd
             index += 1
         if not odd:
@@ -144,28 +164,27 @@ def segment_starts(
     return starts
 
 
-def line_starts(text: str, odd: bool = False, ignore_strings: bool = False) -> list[int]:
+def line_starts(
+    text: str, quotes: re.Pattern[str], odd: bool = False, ignore_strings: bool = False
+) -> list[int]:
     """Where the lines of text start (after their indentation), outside multi-line strings."""
     if ignore_strings:
         return [match.end() for match in _LINE_START.finditer(text)]
     starts = []
     previous = 0
     for match in _LINE_START.finditer(text):
-        odd ^= len(_MULTILINE_QUOTES.findall(text, previous, match.end())) % 2 == 1
+        odd ^= len(quotes.findall(text, previous, match.end())) % 2 == 1
         previous = match.end()
         if not odd:
             starts.append(match.end())
     return starts
 
 
-def opens_string(text: str, begin: int = 0, end: int | None = None) -> bool:
+def opens_string(
+    text: str, quotes: re.Pattern[str], begin: int = 0, end: int | None = None
+) -> bool:
     """Whether text[begin:end] leaves a multi-line string open (when none was open at begin)."""
-    return len(_MULTILINE_QUOTES.findall(text, begin, len(text) if end is None else end)) % 2 == 1
-
-
-def quote_count(text: str) -> int:
-    """How many multi-line string quotes the text holds (str.count is much faster than a regex)."""
-    return text.count('"""') + text.count("'''") + text.count("`")
+    return len(quotes.findall(text, begin, len(text) if end is None else end)) % 2 == 1
 
 
 def cut(text: str, starts: list[int]) -> list[str]:
