@@ -12,7 +12,7 @@ urlpatterns = [
     path("api/v4/", include("chat.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # Anything else under the API answers as GitLab does, whatever the method.
-    re_path(r"^api/v4/", csrf_exempt(handle_route_not_found)),
+    re_path(r"^api/v4(?:/|$)", csrf_exempt(handle_route_not_found)),
     path("", include("completions.vertex_urls")),
 ]
 

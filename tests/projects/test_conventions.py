@@ -82,7 +82,9 @@ def test_an_oversized_body_is_refused_without_being_read(world):
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-@pytest.mark.parametrize("path", ["/api/v4/nothing", "/api/v4/projects/1/issues", "/api/v4/user/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v4", "/api/v4/", "/api/v4/nothing", "/api/v4/projects/1/issues", "/api/v4/user/"]
+)
 def test_an_unknown_route_gets_gitlabs_404(api, world, method, path):
     response = getattr(api, method)(path, token=make_token(world.alice))
     assert response.status_code == 404

@@ -6,6 +6,7 @@ import uuid
 import jwt
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from projects.models import PersonalAccessToken, token_digest
 from tests.conftest import make_token
@@ -79,6 +80,25 @@ def test_it_refuses_a_read_api_token(api, world):
         "access token.",
         "scope": "ai_features api",
     }
+
+
+def test_a_browser_session_gets_a_token_tied_to_the_user_alone(api, world):
+    api.client.force_login(world.alice)
+    api.client.get("/admin/login/")  # sets the CSRF cookie, as the page would
+    csrf = api.client.cookies["csrftoken"].value
+    response = api.post(URL, HTTP_X_CSRFTOKEN=csrf)
+    assert response.status_code == 201
+    claims = decode(response.json()["access_token"])
+    assert claims["user_id"] == world.alice.pk
+    assert claims["pat_id"] is None
+
+
+def test_a_browser_session_needs_the_csrf_token(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.alice)
+    response = client.post(URL, "{}", content_type="application/json")
+    assert response.status_code in (401, 403)
+    assert "access_token" not in response.content.decode()
 
 
 def test_it_refuses_an_anonymous_caller(api, world):
