@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from .table import ContextStats
 from .tokens import context_hashes, is_line_break, token_key
 
-CACHE_ORDER = 6
-CACHE_WEIGHT = 4.0
-PROJECT_WEIGHT = 2.0
+CACHE_ORDER = 8
+CACHE_WEIGHT = 8.0
+PROJECT_WEIGHT = 4.0
 BASE_WEIGHT = 1.0
 VOCABULARY_SIZE = 100_000.0
 # How many continuations are scored at each step; more costs time and rarely changes the winner.
-_CANDIDATES_PER_STEP = 12
-_FIRST_TOKEN_BRANCHES = 4
+_CANDIDATES_PER_STEP = 8
+_FIRST_TOKEN_BRANCHES = 3
 _BRANCH_RATIO = 0.05
 _SAMPLES = 8
 _SUFFIX_TOKENS_SCORED = 3
