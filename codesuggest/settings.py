@@ -101,6 +101,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "codesuggest.request_memo.RequestMemoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,13 +136,22 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
-        # Persistent connections: a new PostgreSQL connection per request costs milliseconds.
-        conn_max_age=600,
-        conn_health_checks=True,
+        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A pool per process, not a connection per thread: under gevent every greenlet is a thread
+    # to Django, and hundreds of requests in flight would each hold a PostgreSQL connection
+    # (bench/completions.py ran PostgreSQL out of connections that way). Requests borrow one for
+    # the moment they need it; a new connection per request would cost milliseconds.
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": 1,
+            "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1),
+            "timeout": 10,
+        }
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that the worker and server processes the tests start share it;
     # one per test run, so that runs side by side do not trip over each other.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
@@ -150,7 +160,7 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "codesuggest.cache.PooledRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "codesuggest",
         }

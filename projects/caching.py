@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from projects.models import (
     Group,
@@ -55,8 +56,20 @@ def user_by_id(user_id: int) -> User | None:
     return _remember(f"user:{user_id}", lambda: User.objects.filter(pk=user_id).first())
 
 
+# When this process last saw each token's use marked, so that it asks the shared cache at most
+# once a minute per token instead of on every request.
+_marked_here: dict[str, float] = {}
+_MAX_MARKED_HERE = 10_000
+
+
 def first_use_this_minute(token: PersonalAccessToken) -> bool:
     """True once a minute per token, across all processes: when last_used_at is written."""
+    now = timezone.now().timestamp()
+    if now - _marked_here.get(token.digest, -TTL_SECONDS) < TTL_SECONDS:
+        return False
+    if len(_marked_here) >= _MAX_MARKED_HERE:
+        _marked_here.clear()
+    _marked_here[token.digest] = now
     return cache.add(f"pat-used:{token.pk}", 1, timeout=TTL_SECONDS)
 
 

@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from codesuggest.providers.fim import validate_custom_template
+from codesuggest.request_memo import once_per_request
 
 # GitLab's path rule: letters, digits, "_", "-" and "."; no special character at either end and
 # none twice in a row; never ending in ".git" or ".atom" (those would clash with Git URLs).
@@ -272,7 +273,12 @@ class InstanceSettings(models.Model):
 
     @classmethod
     def load(cls) -> "InstanceSettings":
-        """The settings, from the shared cache: every request reads them, admins rarely write."""
+        """The settings, from the shared cache (every request reads them, admins rarely write),
+        fetched once per request however many checks read them."""
+        return once_per_request(cls.CACHE_KEY, cls._load_shared)
+
+    @classmethod
+    def _load_shared(cls) -> "InstanceSettings":
         instance = cache.get(cls.CACHE_KEY)
         if instance is None:
             instance, _ = cls.objects.get_or_create(pk=1)

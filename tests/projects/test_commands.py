@@ -10,10 +10,10 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from projects.models import Group, Membership, PersonalAccessToken, Project, User, token_digest
 from tests.conftest import make_token
+from tests.services import database_url_for_processes
 
 
 def run(*args: str) -> str:
@@ -285,7 +285,7 @@ def manage(*args: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "DJANGO_SECRET_KEY": "x",
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url_for_processes(),
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
