@@ -23,9 +23,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from completions.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine
 from completions.local_engine.corpora import (
     SourceFile,
-    _files_under,
     build_base_model,
     corpus_files,
+    files_under,
 )
 from completions.local_engine.tokens import tokenize
 
@@ -182,7 +182,7 @@ def main() -> None:
 
     print("\n== half of a repository indexed (Django from .venv) ==")
     django = pathlib.Path(__import__("django").__file__).parent
-    django_files = _files_under([django], (".py",), skip_parts=set())
+    django_files = files_under([django], (".py",), skip_parts=set())
     random.Random(SEED).shuffle(django_files)
     half = len(django_files) // 2
     indexed_half, other_half = django_files[:half], django_files[half:]

@@ -20,6 +20,7 @@ from .model import (
     BASE_WEIGHT,
     CACHE_ORDER,
     CACHE_WEIGHT,
+    NEAR,
     PARTIAL,
     PROJECT_WEIGHT,
     DocumentModel,
@@ -65,7 +66,7 @@ class LocalEngine:
         self.data_dir = pathlib.Path(data_dir)
         self._lock = threading.Lock()
         self._tables: dict[pathlib.Path, tuple[tuple[int, int], NgramTable]] = {}
-        self._segments: OrderedDict[tuple[str, str, bool], SegmentCounts] = OrderedDict()
+        self._segments: OrderedDict[tuple[str, SegmentKey], SegmentCounts] = OrderedDict()
         self._documents: dict[str, list[DocumentModel]] = {}
         self._cutters: dict[str, SegmentCutter] = {}
         self._lines: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
@@ -90,23 +91,24 @@ class LocalEngine:
         threshold = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
         layout = self._cutter(language).layout(prefix, suffix)
         above, below = layout.above, layout.below
+        near = self._near(language, above[-1])
         partial_match = _PARTIAL_WORD.search(above[-1])
-        last = self._segment(language, above[-1], drop_last=False)
+        last = self._segment(language, near + above[-1])
         partial = ""
         if partial_match and last.tokens and last.tokens[-1].lstrip(" ") == partial_match.group():
             partial = partial_match.group()
-            last = self._segment(language, above[-1], drop_last=True)
+            last = self._segment(language, PARTIAL + above[-1])
         keys = Counter(above[:-1])
-        keys[PARTIAL + above[-1] if partial else above[-1]] += 1
-        keys.update(below)
-        context = self._context(
-            language, above[:-1], last.tokens[: len(last.tokens) - bool(partial)]
-        )
+        keys[(PARTIAL if partial else near) + above[-1]] += 1
+        below_keys = [self._near(language, s) + s for s in below[:1]] + below[1:]
+        keys.update(below_keys)
+        counted = last.tokens[: len(last.tokens) - bool(partial)]
+        context = self._context(language, above[:-1], counted)
         following: list[str] = []
-        for segment in below:
+        for key in below_keys:
             if len(following) >= _SUFFIX_TOKENS:
                 break
-            following += self._segment(language, segment, False).tokens
+            following += self._segment(language, key).tokens
         request = Request(
             context=context,
             partial=partial,
@@ -117,10 +119,11 @@ class LocalEngine:
             stop=stop,
             temperature=temperature,
             rng=random.Random(seed),
+            min_log_probability=math.log(threshold) if threshold > 0 else -math.inf,
         )
         document = self._document(language, keys)
         with document.lock:
-            document.sync(keys, lambda key: self._segment_of_key(language, key))
+            document.sync(keys, lambda key: self._segment(language, key))
             sources = [Source(document.lookup, CACHE_ORDER, CACHE_WEIGHT)]
             sources += self._table_sources(language, project_key)
             completions = complete(Scorer(sources), request, candidates)
@@ -156,23 +159,26 @@ class LocalEngine:
                 self._cutters[language] = SegmentCutter(multiline_quotes(language))
             return self._cutters[language]
 
-    def _segment_of_key(self, language: str, key: SegmentKey) -> SegmentCounts:
-        if key.startswith(PARTIAL):
-            return self._segment(language, key[len(PARTIAL) :], drop_last=True)
-        return self._segment(language, key, drop_last=False)
+    @staticmethod
+    def _near(language: str, segment: str) -> str:
+        """The key prefix of a segment beside the cursor: NEAR only where strings make it differ."""
+        return NEAR if multiline_quotes(language).search(segment) else ""
 
-    def _segment(self, language: str, text: str, drop_last: bool) -> SegmentCounts:
-        key = (language, text, drop_last)
+    def _segment(self, language: str, key: SegmentKey) -> SegmentCounts:
+        cache_key = (language, key)
         with self._lock:
-            found = self._segments.get(key)
+            found = self._segments.get(cache_key)
             if found is not None:
-                self._segments.move_to_end(key)
+                self._segments.move_to_end(cache_key)
                 return found
-        lines = cut(text, line_starts(text, multiline_quotes(language)))
+        text = key.lstrip(NEAR + PARTIAL)
+        near = text != key
+        lines = cut(text, line_starts(text, multiline_quotes(language), ignore_strings=near))
         tokens = [t for line in lines for t in self._line_tokens(language, line)]
-        counts = count_segment(tokens, len(tokens) - (drop_last and bool(tokens)))
+        counted = len(tokens) - (key.startswith(PARTIAL) and bool(tokens))
+        counts = count_segment(tokens, counted)
         with self._lock:
-            self._segments[key] = counts
+            self._segments[cache_key] = counts
             if len(self._segments) > _SEGMENT_CACHE_SIZE:
                 self._segments.popitem(last=False)
         return counts
@@ -198,7 +204,7 @@ class LocalEngine:
         for segment in reversed(earlier):
             if len(tokens) > CACHE_ORDER:
                 break
-            tokens = self._segment(language, segment, False).tokens + tokens
+            tokens = self._segment(language, segment).tokens + tokens
         return tokens
 
     def _document(self, language: str, keys: Counter[SegmentKey]) -> DocumentModel:

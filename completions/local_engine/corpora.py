@@ -105,14 +105,14 @@ def corpus_files(language: str) -> list[SourceFile]:
 
 def _python_files() -> list[SourceFile]:
     stdlib = pathlib.Path(sysconfig.get_paths()["stdlib"])
-    return _files_under([stdlib], (".py",), skip_parts={"site-packages"})
+    return files_under([stdlib], (".py",), skip_parts={"site-packages"})
 
 
 def _javascript_files() -> list[SourceFile]:
     roots = [pathlib.Path(p) for p in [*site.getsitepackages(), sys.prefix]]
     roots.append(pathlib.Path("/usr/lib/node_modules"))
     roots.append(pathlib.Path("/usr/local/lib/node_modules"))
-    files = _files_under(roots, (".js", ".mjs", ".cjs"), skip_parts=set())
+    files = files_under(roots, (".js", ".mjs", ".cjs"), skip_parts=set())
     unique = {pathlib.Path(f.path).resolve(): f for f in files if not f.path.endswith(".min.js")}
     return sorted(unique.values(), key=lambda f: f.path)
 
@@ -141,7 +141,7 @@ def _zip_files(archive: pathlib.Path) -> list[SourceFile]:
     return files
 
 
-def _files_under(
+def files_under(
     roots: list[pathlib.Path], extensions: tuple[str, ...], skip_parts: set[str]
 ) -> list[SourceFile]:
     files = []

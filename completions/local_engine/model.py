@@ -31,9 +31,12 @@ _SUFFIX_TOKENS_SCORED = 3
 _MAX_LINE_TOKENS = 64
 
 Lookup = Callable[[int], ContextStats | None]
-# A segment's text; prefixed with PARTIAL when its last token is a word still being typed, which is
-# not counted. (Plain strings keep building the multiset of a file's segments cheap.)
+# A segment's text, prefixed with NEAR for a segment beside the cursor that holds a multi-line
+# quote (lexed line by line even inside strings, so that typing in a long docstring re-lexes one
+# line), or with PARTIAL when its last token is a word still being typed, which is not counted.
+# Plain strings keep building the multiset of a file's segments cheap.
 SegmentKey = str
+NEAR = "\1"
 PARTIAL = "\0"
 # Per context length: weighted total, distinct continuations, and (weight, counts) per source.
 Level = tuple[float, float, list[tuple[float, dict[str, float]]]]
@@ -209,6 +212,8 @@ class Request:
     stop: Sequence[str]
     temperature: float
     rng: random.Random
+    # Completions less likely than this are not wanted, so decoding gives them up early.
+    min_log_probability: float = -math.inf
 
 
 @dataclass(frozen=True)
@@ -246,7 +251,8 @@ def _most_likely(
 ) -> list[Completion | None]:
     """Greedy continuations of the likeliest first tokens."""
     # Branches far less likely than the best first token rarely win; they are not worth the time.
-    branches = [f for f in first[:_FIRST_TOKEN_BRANCHES] if f[0] >= first[0][0] * _BRANCH_RATIO]
+    floor = max(first[0][0] * _BRANCH_RATIO, math.exp(request.min_log_probability))
+    branches = [f for f in first[:_FIRST_TOKEN_BRANCHES] if f[0] >= floor]
     found = []
     bound = -math.inf
     for branch in branches:
@@ -276,8 +282,9 @@ def _rollout(
     log_p = 0.0  # of the tokens emitted
     end_log_p = 0.0  # of the token that ended the completion
     choice = first
-    finish = "length"
-    for step in range(min(request.max_tokens, _MAX_LINE_TOKENS * (8 if request.multiline else 1))):
+    limit = min(request.max_tokens, _MAX_LINE_TOKENS * (8 if request.multiline else 1))
+    finish = "length" if limit == request.max_tokens else "stop"
+    for step in range(limit):
         if step:
             ranked = scorer.ranked(keys)
             if not ranked:
@@ -290,8 +297,8 @@ def _rollout(
             finish = "stop"
             break
         log_p += math.log(p)
-        if log_p < bound:
-            return None  # scores only fall as tokens are added
+        if log_p < bound or log_p < request.min_log_probability:
+            return None  # probabilities and scores only fall as tokens are added
         pieces.append(_emitted(token, request, step))
         keys.append(token_key(token))
         text = "".join(pieces)

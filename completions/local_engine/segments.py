@@ -1,8 +1,7 @@
 """Cutting the text around the cursor into segments that are lexed and counted once, then cached.
 
-Far from the cursor a segment is a run of lines between blank lines or definitions; the segment
-that holds the cursor is cut into single lines (even inside a long string), so that typing only
-changes one small segment.
+A segment is a run of lines between blank lines, definitions or compound statements, so that
+typing changes one small segment.
 Scanning 100 KB for cuts costs milliseconds, so the cutter remembers recent cuts and rescans only
 what differs from the closest one: in an editor, successive requests share almost all their text.
 """
@@ -12,7 +11,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from .tokens import cut, line_starts, opens_string, segment_starts
+from .tokens import cut, opens_string, segment_starts
 
 _REMEMBERED = 16
 # How many remembered cuts a request is compared with, most recent first.
@@ -34,21 +33,11 @@ class SegmentCutter:
 
     def layout(self, prefix: str, suffix: str) -> Layout:
         starts = self._prefix_starts(prefix)
-        last = starts[-1] if starts else 0
-        near_above = prefix[last:]
-        above = cut(prefix[:last], starts[:-1]) + (
-            cut(near_above, line_starts(near_above, self._quotes, ignore_strings=True)) or [""]
-        )
+        above = cut(prefix, starts) or [""]
         # Whether the suffix starts inside a multi-line string: judged from the end of the file,
         # which is outside strings, because the text hidden at the cursor may hold quotes.
         odd = opens_string(suffix, self._quotes)
-        starts = self._suffix_starts(suffix, odd)
-        first = starts[0] if starts else len(suffix)
-        near_below = suffix[:first]
-        below = (
-            cut(near_below, line_starts(near_below, self._quotes, ignore_strings=True))
-            + cut(suffix, starts)[1:]
-        )
+        below = cut(suffix, self._suffix_starts(suffix, odd))
         return Layout(above, below)
 
     def _prefix_starts(self, prefix: str) -> list[int]:
