@@ -32,12 +32,13 @@ _GENERIC_TOKEN = re.compile(
 # definition. Each match ends at the first non-blank character of the line that starts a segment,
 # so a segment ends with its line break and the next line's indentation.
 _SEGMENT_START = re.compile(
-    r"\n[ \t]*\n[ \t]*(?=\S)"
+    r"\n[ \t]*\n\s*(?=\S)"
     r"|\n[ \t]*(?=(?:async[ \t]+)?def\b|class\b|function\b|func\b|fn\b|pub[ \t]+fn\b|export\b"
     r"|public\b|private\b|protected\b|@\w"
     # Compound statements too, so that segments stay small inside long functions.
     r"|(?:if|for|while|try|with|switch)\b)"
 )
+_CUT_EVERY = 8
 # The start of the next non-blank line, after its indentation.
 _LINE_START = re.compile(r"\n\s*(?=\S)")
 # Quotes that open strings spanning lines, per language; a segment holds an even number of them.
@@ -155,12 +156,20 @@ def segment_starts(
     found = [m.start() for m in quotes.finditer(text, begin, end)]
     starts = []
     index = 0
-    for match in _SEGMENT_START.finditer(text, begin, end):
-        while index < len(found) and found[index] < match.end():
+    previous = begin
+    for match in _LINE_START.finditer(text, begin, end):
+        start = match.end()
+        while index < len(found) and found[index] < start:
             odd = not odd
             index += 1
-        if not odd:
-            starts.append(match.end())
+        # Besides the natural cuts, a cut after lines of some lengths keeps long runs of
+        # statements in small segments; it depends on that line alone, so it is stable.
+        if not odd and (
+            _SEGMENT_START.match(text, match.start(), end) is not None
+            or (match.start() - previous) % _CUT_EVERY == 0
+        ):
+            starts.append(start)
+        previous = start
     return starts
 
 
