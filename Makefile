@@ -15,6 +15,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	mkdir -p var
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input
+	@echo "Preparing the local engine's base models (a few minutes the first time only)..."
+	DJANGO_DEBUG=true $(BIN)/python manage.py build_local_engine
 	DJANGO_DEBUG=true $(BIN)/python manage.py quickstart
 	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 

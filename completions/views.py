@@ -86,7 +86,7 @@ class CompletionsView(CodeSuggestionsView):
             user_instruction=params["user_instruction"],
             context=tuple((item["name"], item["content"]) for item in params["context"] or ()),
             choices_count=params["choices_count"],
-            project_key=project.full_path.lower() if project else None,
+            project_key=project.index_key if project else None,
         )
         with tracked_usage(user=self.user, project=project, endpoint="completions") as usage:
             if params["stream"]:

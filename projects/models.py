@@ -165,6 +165,11 @@ class Project(models.Model):
         self.full_path = self.computed_full_path()
         super().save(*args, **kwargs)
 
+    @property
+    def index_key(self) -> str:
+        """The name of the project's code index in the local engine."""
+        return self.full_path.lower()
+
     def is_visible_to(self, user: User) -> bool:
         if self.visibility == Visibility.PUBLIC:
             return True

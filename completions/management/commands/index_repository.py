@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from completions.local_engine import LocalEngine
+from projects.models import Project
+
+
+class Command(BaseCommand):
+    help = (
+        "Feed a checkout's code to the local engine for a project (incremental: unchanged "
+        "files cost nothing; .gitignore'd, vendored, generated, minified and huge files are "
+        "skipped)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("full_path", help="the project, e.g. acme/platform/tools")
+        parser.add_argument("directory", type=Path, help="a checkout of its code")
+
+    def handle(self, *args, full_path: str, directory: Path, **options):
+        project = Project.objects.by_full_path(full_path)
+        if project is None:
+            raise CommandError(f"No project at {full_path}")
+        if not directory.is_dir():
+            raise CommandError(f"{directory} is not a directory")
+        report = LocalEngine(settings.LOCAL_ENGINE_DIR).index_repository(
+            project_key=project.index_key, directory=directory
+        )
+        if options["verbosity"] > 1:
+            self.stderr.write(
+                f"{report.indexed} indexed, {report.unchanged} unchanged, "
+                f"{report.skipped} skipped, {report.removed} removed"
+            )
