@@ -1,0 +1,96 @@
+"""The built-in engine through the API and the CLI: the embedded default, no network."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.completions.conftest import COMPLETIONS
+
+INDEXED_FILE = """import widgets
+
+
+def frobnicate_all(items):
+    for item in items:
+        item.frobnicate(speed=42, mode="turbo")
+
+
+def frobnicate_one(item):
+    item.frobnicate(speed=42, mode="turbo")
+"""
+
+ABOVE = """import os
+import sys
+
+
+def main(argv):
+    parts = [part for part in argv if part]
+    print(len(parts))
+    for part in parts:
+        print(part)
+
+
+def frobnicate_later(item):
+    item.frobnicate("""
+
+
+@pytest.fixture
+def local_engine(settings, tmp_path):
+    settings.COMPLETIONS_PROVIDER = "local"
+    settings.GENERATIONS_PROVIDER = "local"
+    settings.LOCAL_ENGINE_DIR = tmp_path / "engine"
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "frob.py").write_text(INDEXED_FILE)
+    return checkout
+
+
+def complete(api, token, **extra):
+    body = {
+        "current_file": {
+            "file_name": "later.py",
+            "content_above_cursor": ABOVE,
+            "content_below_cursor": "\n",
+        },
+        **extra,
+    }
+    response = api.post(COMPLETIONS, body, token=token)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_a_completion_naming_an_indexed_project_uses_its_code(api, world, bob_token, local_engine):
+    call_command("index_repository", "acme/platform/tools", str(local_engine))
+
+    body = complete(api, bob_token, project_path="acme/platform/tools")
+
+    assert body["model"] == {"engine": "local", "name": "local-ngram", "lang": "python"}
+    assert body["choices"][0]["text"] == 'speed=42, mode="turbo")'
+
+
+def test_without_the_project_the_index_is_not_used(api, world, bob_token, local_engine):
+    call_command("index_repository", "acme/platform/tools", str(local_engine))
+
+    body = complete(api, bob_token)
+
+    assert all("turbo" not in choice["text"] for choice in body["choices"])
+
+
+def test_the_same_request_gets_the_same_answer(api, world, bob_token, local_engine):
+    call_command("index_repository", "acme/platform/tools", str(local_engine))
+
+    answers = {
+        str(complete(api, bob_token, project_path="acme/platform/tools")["choices"])
+        for _ in range(3)
+    }
+
+    assert len(answers) == 1
+
+
+def test_indexing_an_unknown_project_fails_clearly(db, local_engine):
+    with pytest.raises(CommandError, match="No project at nowhere/else"):
+        call_command("index_repository", "nowhere/else", str(local_engine))
+
+
+def test_indexing_a_missing_directory_fails_clearly(world, local_engine):
+    with pytest.raises(CommandError, match="is not a directory"):
+        call_command("index_repository", "acme/platform/tools", str(local_engine / "missing"))
