@@ -1,3 +1,4 @@
+import json
 import secrets
 
 from django.conf import settings
@@ -8,6 +9,15 @@ from projects.services import group_create, member_add, project_create
 
 ADMIN = "admin"
 DEMO_PROJECT = "demo/hello"
+# Enough code above the cursor to be a completion, which the built-in engine answers.
+EXAMPLE_FILE = {
+    "file_name": "hello.py",
+    "content_above_cursor": (
+        "import os\nimport sys\n\n\ndef read_lines(path):\n    with open(path) as f:\n"
+        "        return f.read().splitlines()\n\n\nif __name__ == "
+    ),
+    "content_below_cursor": "\n",
+}
 TOKEN_NAME = "quickstart"  # noqa: S105 - the token's label
 
 
@@ -45,12 +55,7 @@ class Command(BaseCommand):
         )
         password = password_file.read_text() if password_file.exists() else "(set earlier)"
         url = "http://127.0.0.1:8000"
-        body = (
-            '{"project_path": "demo/hello", "current_file": {"file_name": "hello.py", '
-            '"content_above_cursor": "import os\\n\\ndef read_file(path):\\n'
-            '    with open(path) as f:\\n        return f.", '
-            '"content_below_cursor": "\\n"}}'
-        )
+        body = json.dumps({"project_path": DEMO_PROJECT, "current_file": EXAMPLE_FILE})
         self.stdout.write(
             f"""
 codesuggest is starting on {url}
