@@ -12,12 +12,19 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
 class PooledRedisCacheClient(RedisCacheClient):
+    # Set by RedisCacheClient.__init__, which django-stubs does not describe.
+    _servers: list[str]
+    _pools: dict[int, Any]
+    _pool_options: dict[str, Any]
+    _pool_class: Any
+    _client: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
         client = self._clients.get(index)
         if client is None:
             if index not in self._pools:
