@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -17,35 +20,48 @@ from projects.models import (
 )
 
 
-def _bulk_update(modeladmin, request, queryset, **values) -> None:
-    # Saved one by one, not with QuerySet.update(), so that save() keeps derived fields right
-    # and the admin log records each change.
-    for obj in queryset:
-        for field, value in values.items():
-            setattr(obj, field, value)
-        obj.save()
-        modeladmin.log_change(request, obj, [{"changed": {"fields": list(values)}}])
-    modeladmin.message_user(request, f"Updated {len(queryset)} item(s).", messages.SUCCESS)
+def setting_action(name: str, description: str, **values: Any) -> Callable[..., None]:
+    """An admin action that sets fields on each selected row, saved one by one.
+
+    Saved one by one, not with QuerySet.update(), so that save() keeps derived fields right, the
+    cached copies of the rows are dropped, and the admin log records each change.
+    """
+
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            for field, value in values.items():
+                setattr(obj, field, value)
+            obj.save()
+            modeladmin.log_change(request, obj, [{"changed": {"fields": list(values)}}])
+        modeladmin.message_user(request, f"Updated {len(queryset)} item(s).", messages.SUCCESS)
+
+    action.__name__ = name
+    return admin.action(description=description)(action)
 
 
-@admin.action(description="Turn code suggestions on")
-def enable_code_suggestions(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, code_suggestions=True)
-
-
-@admin.action(description="Turn code suggestions off")
-def disable_code_suggestions(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, code_suggestions=False)
-
-
-@admin.action(description="Lock the setting for subgroups and projects")
-def lock_code_suggestions(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, lock_code_suggestions=True)
-
-
-@admin.action(description="Unlock the setting")
-def unlock_code_suggestions(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, lock_code_suggestions=False)
+enable_code_suggestions = setting_action(
+    "enable_code_suggestions", "Turn code suggestions on", code_suggestions=True
+)
+disable_code_suggestions = setting_action(
+    "disable_code_suggestions", "Turn code suggestions off", code_suggestions=False
+)
+lock_code_suggestions = setting_action(
+    "lock_code_suggestions",
+    "Lock the setting for subgroups and projects",
+    lock_code_suggestions=True,
+)
+unlock_code_suggestions = setting_action(
+    "unlock_code_suggestions", "Unlock the setting", lock_code_suggestions=False
+)
+block_users = setting_action("block_users", "Block (cannot sign in or use tokens)", is_active=False)
+unblock_users = setting_action("unblock_users", "Unblock", is_active=True)
+withdraw_code_suggestions = setting_action(
+    "withdraw_code_suggestions",
+    "Withdraw access to code suggestions",
+    code_suggestions_access=False,
+)
+withdraw_chat = setting_action("withdraw_chat", "Withdraw access to chat", chat_access=False)
+revoke_tokens = setting_action("revoke_tokens", "Revoke", revoked=True)
 
 
 class MembershipInline(admin.TabularInline):
@@ -97,26 +113,6 @@ class ProjectAdmin(admin.ModelAdmin):
         return code_suggestions_decision(project).reason if project.pk else "-"
 
 
-@admin.action(description="Block (cannot sign in or use tokens)")
-def block_users(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, is_active=False)
-
-
-@admin.action(description="Unblock")
-def unblock_users(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, is_active=True)
-
-
-@admin.action(description="Withdraw access to code suggestions")
-def withdraw_code_suggestions(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, code_suggestions_access=False)
-
-
-@admin.action(description="Withdraw access to chat")
-def withdraw_chat(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, chat_access=False)
-
-
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = [
@@ -134,11 +130,6 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
         ("AI features", {"fields": ("code_suggestions_access", "chat_access")}),
     )
-
-
-@admin.action(description="Revoke")
-def revoke_tokens(modeladmin, request, queryset):
-    _bulk_update(modeladmin, request, queryset, revoked=True)
 
 
 class PersonalAccessTokenForm(forms.ModelForm):
