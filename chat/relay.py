@@ -26,16 +26,21 @@ CACHE_POLL_SECONDS = 0.05
 # Longest single block on a stream, so that the reader can send keep-alives.
 STREAM_BLOCK_MS = 5_000
 
-_clients: dict[str, redis.Redis] = {}
+_clients: dict[str, redis.Redis] = {}  # by URL and timeout
 
 
 def _redis() -> redis.Redis | None:
     url = settings.CHAT_REDIS_URL
     if not url:
         return None
-    client = _clients.get(url)
+    # Blocking reads last up to CHAT_TIMEOUT: the socket must wait longer than they do.
+    socket_timeout = settings.CHAT_TIMEOUT + STREAM_BLOCK_MS / 1000 + 5
+    key = f"{url} {socket_timeout}"
+    client = _clients.get(key)
     if client is None:
-        client = _clients[url] = redis.Redis.from_url(url, health_check_interval=30)
+        client = _clients[key] = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=5, health_check_interval=30
+        )
     return client
 
 

@@ -1,0 +1,112 @@
+"""A real Celery worker process for the chat tests: Redis broker, the test database, and a fake
+chat model server, all shared with the test process."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from django.db import connection
+
+from codesuggest.celery import app as celery_app
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+# A message taken by a killed worker is handed out again after this long.
+VISIBILITY_TIMEOUT = 2
+
+
+def own_redis_database(url: str, number: int = 2) -> str:
+    """The same Redis server, a database of the chat tests' own."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", "", ""))
+
+
+def test_database_url() -> str:
+    """The URL of the database the tests use (pytest-django has renamed it by now)."""
+    settings = connection.settings_dict
+    if settings["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings['NAME']}"
+    user = quote(settings["USER"] or "")
+    password = f":{quote(settings['PASSWORD'])}" if settings["PASSWORD"] else ""
+    host = settings["HOST"] or "127.0.0.1"
+    port = settings["PORT"] or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{quote(settings['NAME'])}"
+
+
+class Worker:
+    def __init__(self, *, broker_url: str, model_url: str, log_dir: Path) -> None:
+        self.env = {
+            **os.environ,
+            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "test-only-secret-key",
+            "DATABASE_URL": test_database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "REDIS_URL": broker_url,
+            "CELERY_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+            "CHAT_PROVIDER": "openai",
+            "CHAT_MODEL": "test-chat-model",
+            "CHAT_BASE_URL": model_url,
+            "CHAT_TIMEOUT": "10",
+        }
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+        self.started = 0
+
+    def start(self, timeout: float = 30) -> None:
+        self.started += 1
+        log_path = self.log_dir / f"worker-{self.started}.log"
+        with log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "codesuggest", "worker",
+                    "--pool=solo", "--loglevel=INFO", "--without-heartbeat",
+                    "--without-mingle", "--without-gossip",
+                    f"--hostname=chat-test-{os.getpid()}-{self.started}@%h",
+                ],
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while b" ready." not in log_path.read_bytes():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"The Celery worker did not start:\n{log_path.read_text()}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no warm shutdown, no acknowledgement, as when a machine is lost."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def log(self) -> str:
+        return "\n".join(
+            path.read_text(errors="replace") for path in sorted(self.log_dir.glob("worker-*.log"))
+        )
+
+
+def use_broker(broker_url: str | None) -> None:
+    """Send this process's tasks to `broker_url` (None: back to eager)."""
+    # Pools made earlier (even eager runs make one, for the default amqp:// URL) would keep
+    # publishing to the old broker; Celery has no public way to drop them but close(), which
+    # also unregisters the app.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.update(
+        broker_url=broker_url,
+        task_always_eager=broker_url is None,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+    )
