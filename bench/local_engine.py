@@ -63,7 +63,7 @@ def positions_in(text: str, rng: random.Random, count: int) -> list[tuple[str, i
         if not stripped or stripped.startswith("#"):
             continue
         found.append(("line-start", start, end, stripped))
-        tokens, _ = tokenize(stripped, "python")
+        tokens = tokenize(stripped, "python")
         if len(tokens) > 1 and "\n" not in tokens[0]:
             cursor = start + len(tokens[0])
             rest = text[cursor:end].strip()

@@ -156,7 +156,7 @@ class LocalEngine:
     def _cutter(self, language: str) -> SegmentCutter:
         with self._lock:
             if language not in self._cutters:
-                self._cutters[language] = SegmentCutter(multiline_quotes(language))
+                self._cutters[language] = SegmentCutter(language)
             return self._cutters[language]
 
     @staticmethod
@@ -191,7 +191,7 @@ class LocalEngine:
             if found is not None:
                 self._lines.move_to_end(key)
                 return found
-        tokens, _ = tokenize(line, language)
+        tokens = tokenize(line, language)
         with self._lock:
             self._lines[key] = tokens
             if len(self._lines) > _LINE_CACHE_SIZE:

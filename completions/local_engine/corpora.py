@@ -89,7 +89,7 @@ def _tokens(job: tuple[SourceFile, str]) -> list[str]:
     text = source.read()
     if looks_generated_or_minified(text):
         return []
-    return tokenize(text, language)[0]
+    return tokenize(text, language)
 
 
 def corpus_files(language: str) -> list[SourceFile]:

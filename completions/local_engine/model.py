@@ -76,6 +76,8 @@ class DocumentModel:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.segments: Counter[SegmentKey] = Counter()
+        # The counts of each segment held, to take them out again without recounting.
+        self._members: dict[SegmentKey, SegmentCounts] = {}
         self._counts: dict[int, dict[str, int]] = {}
         self._totals: dict[int, int] = {}
 
@@ -89,10 +91,13 @@ class DocumentModel:
         # Comparing item views is done in C: far faster than Counter subtraction.
         for segment, n in self.segments.items() - segments.items():
             for _ in range(n - segments.get(segment, 0)):
-                self._add(counts_of(segment), -1)
+                self._add(self._members[segment], -1)
+            if segment not in segments:
+                del self._members[segment]
         for segment, n in segments.items() - self.segments.items():
+            counts = self._members.setdefault(segment, counts_of(segment))
             for _ in range(n - self.segments.get(segment, 0)):
-                self._add(counts_of(segment), 1)
+                self._add(counts, 1)
         self.segments = segments
 
     def _add(self, counts: SegmentCounts, sign: int) -> None:

@@ -194,7 +194,7 @@ def _index_file(
     blobs.mkdir(exist_ok=True)
     if not (blobs / f"{digest}.txt").exists():
         if language:
-            tokens, _ = tokenize(text, language)
+            tokens = tokenize(text, language)
             _write_text(blobs / f"{digest}.tok", "\0".join(tokens))
         _write_text(blobs / f"{digest}.txt", text)
     return {**entry, "digest": digest}

@@ -6,12 +6,12 @@ Scanning 100 KB for cuts costs milliseconds, so the cutter remembers recent cuts
 what differs from the closest one: in an editor, successive requests share almost all their text.
 """
 
-import re
+import itertools
 import threading
 from collections import deque
 from dataclasses import dataclass
 
-from .tokens import cut, opens_string, segment_starts
+from .tokens import multiline_quotes, opens_string, quote_count, segment_starts
 
 _REMEMBERED = 16
 # How many remembered cuts a request is compared with, most recent first.
@@ -25,26 +25,30 @@ class Layout:
 
 
 class SegmentCutter:
-    def __init__(self, quotes: re.Pattern[str]) -> None:
-        self._quotes = quotes
+    """Cuts the text around the cursor of one language, reusing the pieces of recent cuts.
+
+    Reused pieces are the very string objects of earlier requests, whose hashes Python keeps, so
+    the cost of a request grows with what changed rather than with the size of the file.
+    """
+
+    def __init__(self, language: str) -> None:
+        self._language = language
+        self._quotes = multiline_quotes(language)
         self._lock = threading.Lock()
-        self._prefixes: deque[tuple[str, list[int]]] = deque(maxlen=_REMEMBERED)
-        self._suffixes: deque[tuple[str, list[int], bool]] = deque(maxlen=_REMEMBERED)
+        # (prefix, starts, pieces)
+        self._prefixes: deque[tuple[str, list[int], list[str]]] = deque(maxlen=_REMEMBERED)
+        # (suffix, starts as distances from the end, pieces)
+        self._suffixes: deque[tuple[str, list[int], list[str]]] = deque(maxlen=_REMEMBERED)
 
     def layout(self, prefix: str, suffix: str) -> Layout:
-        starts = self._prefix_starts(prefix)
-        above = cut(prefix, starts) or [""]
-        # Whether the suffix starts inside a multi-line string: judged from the end of the file,
-        # which is outside strings, because the text hidden at the cursor may hold quotes.
-        odd = opens_string(suffix, self._quotes)
-        below = cut(suffix, self._suffix_starts(suffix, odd))
-        return Layout(above, below)
+        return Layout(self._above(prefix) or [""], self._below(suffix))
 
-    def _prefix_starts(self, prefix: str) -> list[int]:
+    def _above(self, prefix: str) -> list[str]:
         with self._lock:
-            remembered = list(self._prefixes)
+            remembered = list(self._prefixes)[-_PROBED:]
         kept: list[int] = []
-        for text, starts in list(reversed(remembered))[:_PROBED]:
+        pieces: list[str] = []
+        for text, starts, old_pieces in remembered:
             # The largest k whose cut lies in text that the prefix shares.
             low, high = 0, len(starts)
             while low < high:
@@ -55,37 +59,49 @@ class SegmentCutter:
                     high = middle
             # The cut at starts[low - 1] depends on the text after it: rescan from the one before.
             if low - 1 > len(kept):
-                kept = starts[: low - 1]
-        starts = kept + segment_starts(prefix, self._quotes, kept[-1] if kept else 0)
+                kept, pieces = starts[: low - 1], old_pieces[: low - 1]
+        begin = kept[-1] if kept else 0
+        new = segment_starts(prefix, self._quotes, begin)
+        pieces = pieces + _slices(prefix, [begin, *new, len(prefix)])
         with self._lock:
-            self._prefixes.append((prefix, starts))
-        return starts
+            self._prefixes.append((prefix, kept + new, pieces))
+        return pieces
 
-    def _suffix_starts(self, suffix: str, odd: bool) -> list[int]:
+    def _below(self, suffix: str) -> list[str]:
+        # Whether the suffix starts inside a multi-line string: judged from the end of the file,
+        # which is outside strings, because the text hidden at the cursor may hold quotes.
+        odd = quote_count(suffix, self._language) % 2 == 1
         with self._lock:
-            remembered = list(self._suffixes)
-        best: list[int] | None = None
-        for text, starts, _ in list(reversed(remembered))[:_PROBED]:
-            shift = len(suffix) - len(text)
+            remembered = list(self._suffixes)[-_PROBED:]
+        best: tuple[list[int], list[str]] | None = None
+        for text, ends, old_pieces in remembered:
             # The smallest k from which text and suffix end alike.
-            low, high = 0, len(starts)
+            low, high = 0, len(ends)
             while low < high:
                 middle = (low + high) // 2
-                if starts[middle] + shift > 0 and suffix.endswith(text[starts[middle] :]):
+                if ends[middle] < len(suffix) and suffix.endswith(text[len(text) - ends[middle] :]):
                     high = middle
                 else:
                     low = middle + 1
-            if low + 1 >= len(starts):
+            if low + 1 >= len(ends):
                 continue
-            anchor = starts[low + 1] + shift
+            anchor = len(suffix) - ends[low + 1]
             if odd != opens_string(suffix, self._quotes, 0, anchor):
                 continue  # the shared text is not outside strings in both: scan it all
             head = segment_starts(suffix, self._quotes, 0, anchor, odd)
-            found = [*head, anchor, *(s + shift for s in starts[low + 2 :])]
-            if best is None or len(found) - len(head) > len(best):
-                best = found
+            reused = len(ends) - low - 1
+            if best is None or reused > len(best[0]) - len(head):
+                best = (
+                    [len(suffix) - h for h in head] + ends[low + 1 :],
+                    _slices(suffix, [0, *head, anchor]) + old_pieces[low + 2 :],
+                )
         if best is None:
-            best = segment_starts(suffix, self._quotes, 0, None, odd)
+            starts = segment_starts(suffix, self._quotes, 0, None, odd)
+            best = ([len(suffix) - s for s in starts], _slices(suffix, [0, *starts, len(suffix)]))
         with self._lock:
-            self._suffixes.append((suffix, best, odd))
-        return best
+            self._suffixes.append((suffix, *best))
+        return best[1]
+
+
+def _slices(text: str, bounds: list[int]) -> list[str]:
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]

@@ -74,8 +74,8 @@ def lexer_for(language: str) -> Lexer | None:
         return None
 
 
-def tokenize(text: str, language: str) -> tuple[list[str], bool]:
-    """Tokens of `text`, and whether it ends with spaces not yet attached to a token."""
+def tokenize(text: str, language: str) -> list[str]:
+    """The tokens of `text` (spaces at its very end, attached to no token, are dropped)."""
     lexer = lexer_for(language)
     if lexer is None:
         pieces: Iterable[tuple[_TokenType | None, str]] = (
@@ -86,7 +86,7 @@ def tokenize(text: str, language: str) -> tuple[list[str], bool]:
     return _fold_whitespace(pieces)
 
 
-def _fold_whitespace(pieces: Iterable[tuple[_TokenType | None, str]]) -> tuple[list[str], bool]:
+def _fold_whitespace(pieces: Iterable[tuple[_TokenType | None, str]]) -> list[str]:
     tokens: list[str] = []
     pending = ""  # whitespace seen since the last token
     last_was_string = False
@@ -109,8 +109,7 @@ def _fold_whitespace(pieces: Iterable[tuple[_TokenType | None, str]]) -> tuple[l
         pending = raw[len(raw.rstrip()) :]
     if "\n" in pending:
         tokens.append(_line_break(pending))
-        pending = ""
-    return tokens, bool(pending)
+    return tokens
 
 
 def _line_break(whitespace: str) -> str:
@@ -194,6 +193,11 @@ def opens_string(
 ) -> bool:
     """Whether text[begin:end] leaves a multi-line string open (when none was open at begin)."""
     return len(quotes.findall(text, begin, len(text) if end is None else end)) % 2 == 1
+
+
+def quote_count(text: str, language: str) -> int:
+    """How many multi-line string quotes the text holds (str.count is much faster than a regex)."""
+    return sum(text.count(q) for q in _MULTILINE_QUOTES.get(language, _PYTHON_QUOTES))
 
 
 def cut(text: str, starts: list[int]) -> list[str]:
