@@ -1,0 +1,92 @@
+"""Each chat provider answers POST /chat/completions against a local server speaking its real
+protocol (the task runs eagerly here), and streams to a subscription."""
+
+import pytest
+
+from tests.chat.conftest import ask, read_events, system_prompt
+from tests.fake_servers import pieces
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_openai_answers_and_streams(api, tokens, chat_model):
+    response = ask(api, tokens["alice"], "Hi", client_subscription_id="s-openai")
+
+    assert response.json() == "Here is the function."
+    assert chat_model.last.json["stream"] is True
+    events = list(
+        read_events(api.get("/api/v4/chat/subscriptions/s-openai", token=tokens["alice"]))
+    )
+    assert [d["content"] for e, d in events if e == "chunk"] == pieces("Here is the function.")
+    assert events[-1][0] == "done"
+
+
+def test_anthropic_answers_with_the_system_prompt_apart(api, tokens, settings, anthropic_server):
+    settings.CHAT_PROVIDER = "anthropic"
+    settings.CHAT_BASE_URL = anthropic_server.url
+    anthropic_server.text = "Use a class."
+
+    response = ask(api, tokens["alice"], "Hi")
+
+    assert response.status_code == 201
+    assert response.json() == "Use a class."
+    body = anthropic_server.last.json
+    assert "GitLab Duo Chat" in body["system"]
+    assert body["messages"] == [{"role": "user", "content": "Hi"}]
+
+
+def test_anthropic_streams_to_a_subscription(api, tokens, settings, anthropic_server):
+    settings.CHAT_PROVIDER = "anthropic"
+    settings.CHAT_BASE_URL = anthropic_server.url
+
+    ask(api, tokens["alice"], "Hi", client_subscription_id="s-anthropic")
+
+    events = list(
+        read_events(api.get("/api/v4/chat/subscriptions/s-anthropic", token=tokens["alice"]))
+    )
+    assert "".join(d["content"] for e, d in events if e == "chunk") == anthropic_server.text
+    assert events[-1] == ("done", {**events[-1][1], "content": anthropic_server.text})
+
+
+def test_vertex_gemini_answers(api, tokens, settings, vertex_server):
+    settings.CHAT_PROVIDER = "vertex"
+    settings.CHAT_MODEL = "gemini-2.5-flash"
+    settings.VERTEX_PROJECT = "acme"
+    settings.VERTEX_API_ENDPOINT = vertex_server.url
+    vertex_server.chat_text = "Define it with class."
+
+    response = ask(api, tokens["alice"], "Hi")
+
+    assert response.status_code == 201, response.content
+    assert response.json() == "Define it with class."
+    assert vertex_server.last.path.endswith("/models/gemini-2.5-flash:generateContent")
+    body = vertex_server.last.json
+    assert "GitLab Duo Chat" in body["systemInstruction"]["parts"][0]["text"]
+    assert body["contents"][-1]["parts"][0]["text"] == "Hi"
+
+
+def test_the_local_engine_answers_from_the_additional_context(api, tokens, settings, tmp_path):
+    from completions.local_engine import LocalEngine
+
+    if not hasattr(LocalEngine, "answer_question"):
+        pytest.skip("The local engine cannot answer questions yet")
+    settings.CHAT_PROVIDER = "local"
+    settings.LOCAL_ENGINE_DIR = tmp_path
+
+    response = ask(
+        api,
+        tokens["alice"],
+        "What does add do?",
+        additional_context=[
+            {"category": "file", "id": "math.py", "content": "def add(a, b):\n    return a + b\n"}
+        ],
+    )
+
+    assert response.status_code == 201
+    assert isinstance(response.json(), str)
+
+
+def test_a_resource_reaches_every_provider_in_the_system_prompt(api, tokens, chat_model, world):
+    ask(api, tokens["alice"], "Hi", resource_type="project", resource_id=world.project.pk)
+
+    assert "acme/platform/tools" in system_prompt(chat_model)
