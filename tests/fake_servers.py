@@ -221,7 +221,7 @@ def sse(*payloads: Any, event_names: tuple[str, ...] = ()) -> list[str]:
 
 
 class FakeOpenAIServer(FakeServer):
-    """`/v1/completions` and `/v1/chat/completions`, with `stream: true` as SSE."""
+    """`/v1/completions`, and `/v1/chat/completions` with `stream: true` as SSE."""
 
     def __init__(self, *, api_key: str = "") -> None:
         super().__init__()
@@ -244,18 +244,6 @@ class FakeOpenAIServer(FakeServer):
         return Reply(status=404, json={"error": {"message": "Not found"}})
 
     def _completion(self, body: dict[str, Any]) -> Reply:
-        if body.get("stream"):
-            events = [
-                {"object": "text_completion", "choices": [{"index": 0, "text": piece}]}
-                for piece in pieces(self.completion_texts[0])
-            ]
-            events.append(
-                {
-                    "object": "text_completion",
-                    "choices": [{"index": 0, "text": "", "finish_reason": self.finish_reason}],
-                }
-            )
-            return Reply(chunks=[*sse(*events), "data: [DONE]\n\n"])
         count = int(body.get("n") or 1)
         choices = [
             {

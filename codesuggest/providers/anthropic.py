@@ -50,9 +50,6 @@ class AnthropicProvider:
         ]
         return [Candidate(_unfenced(a.text), a.finish_reason) for a in answers]
 
-    def stream_complete(self, request: CompletionRequest) -> Iterator[str]:
-        yield from self._stream({**self._fim_body(request), "stream": True})
-
     def chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
     ) -> Candidate:

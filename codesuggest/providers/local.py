@@ -38,11 +38,6 @@ class LocalProvider:
             for s in suggestions
         ]
 
-    def stream_complete(self, request: CompletionRequest) -> Iterator[str]:
-        candidates = self.complete(request)
-        if candidates and candidates[0].text:
-            yield candidates[0].text
-
     def chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
     ) -> Candidate:

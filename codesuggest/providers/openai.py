@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from typing import Any
 
@@ -45,10 +45,6 @@ class OpenAIProvider:
         except (KeyError, TypeError, AttributeError):
             raise self.http.error("sent an unexpected response") from None
 
-    def stream_complete(self, request: CompletionRequest) -> Iterator[str]:
-        body = {**self._completion_body(request), "n": 1, "stream": True}
-        yield from self._stream(self._url("completions"), body, lambda choice: choice.get("text"))
-
     def chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
     ) -> Candidate:
@@ -64,11 +60,18 @@ class OpenAIProvider:
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
     ) -> Iterator[str]:
         body = {**self._chat_body(messages, max_tokens, temperature), "stream": True}
-        yield from self._stream(
-            self._url("chat/completions"),
-            body,
-            lambda choice: choice.get("delta", {}).get("content"),
-        )
+        with closing(self.http.stream_sse(self._url("chat/completions"), body)) as events:
+            for _, data in events:
+                # Read on past [DONE] to the end of the body so the connection is reused.
+                if data.strip() == "[DONE]":
+                    continue
+                event = parse_json_event(self.http, data)
+                if "error" in event:
+                    raise self.http.error("reported an error in the stream")
+                for choice in event.get("choices") or ():
+                    text = _delta_content(choice)
+                    if text:
+                        yield text
 
     def _url(self, path: str) -> str:
         return join_url(self.config.base_url, PUBLIC_URL, path)
@@ -112,22 +115,6 @@ class OpenAIProvider:
             "temperature": temperature,
             "stream": False,
         }
-
-    def _stream(
-        self, url: str, body: dict[str, Any], text_of: Callable[[dict], str | None]
-    ) -> Iterator[str]:
-        with closing(self.http.stream_sse(url, body)) as events:
-            for _, data in events:
-                # Read on past [DONE] to the end of the body so the connection is reused.
-                if data.strip() == "[DONE]":
-                    continue
-                event = parse_json_event(self.http, data)
-                if "error" in event:
-                    raise self.http.error("reported an error in the stream")
-                for choice in event.get("choices") or ():
-                    text = text_of(choice)
-                    if text:
-                        yield text
 
 
 def _delta_content(choice: dict[str, Any]) -> str | None:

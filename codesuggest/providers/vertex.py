@@ -72,12 +72,6 @@ class VertexProvider:
         data = json_format.MessageToDict(type(response).pb(response))
         return parse_predictions(data, max_tokens=request.max_tokens)
 
-    def stream_complete(self, request: CompletionRequest) -> Iterator[str]:
-        # code-gecko's predict does not stream: the whole completion is one chunk.
-        candidates = self.complete(request)
-        if candidates and candidates[0].text:
-            yield candidates[0].text
-
     def chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
     ) -> Candidate:

@@ -12,10 +12,11 @@ from codesuggest.providers import (
     ProviderTimeout,
     provider_for,
 )
-from tests.fake_servers import Reply
+from tests.fake_servers import Reply, sse
 
 KEY = "sk-very-secret-key-42"
 REQUEST = CompletionRequest(prefix="def f():\n    ", suffix="")
+HELLO = [ChatMessage("user", "hi")]
 
 
 def openai(url: str, **fields):
@@ -130,18 +131,18 @@ def test_the_key_and_a_secret_query_never_appear_in_errors(refused_url, openai_s
 def test_a_stream_is_retried_before_it_starts(openai_server):
     openai_server.script(Reply(status=503))
 
-    chunks = list(openai(openai_server.url).stream_complete(REQUEST))
+    chunks = list(openai(openai_server.url).stream_chat(HELLO, max_tokens=5))
 
-    assert "".join(chunks) == "return a + b"
+    assert "".join(chunks) == "Here is the function."
     assert len(openai_server.requests) == 2
 
 
 def test_a_stream_that_stalls_is_a_timeout(openai_server):
-    event = 'data: {"choices":[{"text":"a"}]}\n\n'
-    openai_server.script(Reply(chunks=[event, event], chunk_delay=1))
+    delta = {"choices": [{"index": 0, "delta": {"content": "a"}}]}
+    openai_server.script(Reply(chunks=sse(delta, delta), chunk_delay=1))
 
     with pytest.raises(ProviderTimeout):
-        list(openai(openai_server.url).stream_complete(REQUEST))
+        list(openai(openai_server.url).stream_chat(HELLO, max_tokens=5))
 
 
 def test_sequential_calls_reuse_one_connection(openai_server, anthropic_server):

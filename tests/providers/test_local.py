@@ -35,12 +35,6 @@ def test_completions_are_candidates_and_repeat_at_temperature_zero(local):
         assert candidate.finish_reason in {"stop", "length"}
 
 
-def test_the_stream_is_the_best_completion(local):
-    best = [c.text for c in local.complete(REQUEST)[:1] if c.text]
-
-    assert list(local.stream_complete(REQUEST)) == best
-
-
 def test_chat_answers_the_last_question(local):
     messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "How is total computed?")]
 

@@ -18,6 +18,7 @@ PYTHON = CompletionRequest(
     file_name="m.py",
     language="python",
 )
+HELLO = [ChatMessage("user", "hi")]
 
 
 def openai(server, **fields) -> object:
@@ -153,16 +154,6 @@ def test_it_accepts_a_base_url_that_already_ends_with_v1(openai_server):
     assert openai_server.last.path == "/v1/completions"
 
 
-def test_it_streams_a_completion_in_order(openai_server):
-    openai_server.completion_texts = ["return a + b"]
-
-    chunks = list(openai(openai_server, model="starcoder2").stream_complete(PYTHON))
-
-    assert chunks == ["return", " a", " +", " b"]
-    assert openai_server.last.json["stream"] is True
-    assert openai_server.last.json["n"] == 1
-
-
 def test_it_chats_through_chat_completions(openai_server):
     provider = openai(openai_server, model="llama3")
     messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "Write add()")]
@@ -185,18 +176,17 @@ def test_it_chats_through_chat_completions(openai_server):
 
 
 def test_it_streams_a_chat_answer_in_order(openai_server):
-    chunks = list(
-        openai(openai_server, model="m").stream_chat([ChatMessage("user", "hi")], max_tokens=10)
-    )
+    chunks = list(openai(openai_server, model="m").stream_chat(HELLO, max_tokens=10))
 
-    assert "".join(chunks) == "Here is the function."
-    assert len(chunks) == 4
+    assert chunks == ["Here", " is", " the", " function."]
+    assert openai_server.last.path == "/v1/chat/completions"
+    assert openai_server.last.json["stream"] is True
 
 
 def test_closing_the_stream_closes_the_upstream_response(openai_server):
-    events = [{"choices": [{"index": 0, "text": f"line{i}\n"}]} for i in range(50)]
+    events = [{"choices": [{"index": 0, "delta": {"content": f"line{i}\n"}}]} for i in range(50)]
     openai_server.script(Reply(chunks=[*sse(*events), "data: [DONE]\n\n"], chunk_delay=0.02))
-    stream = openai(openai_server, model="m").stream_complete(PYTHON)
+    stream = openai(openai_server, model="m").stream_chat(HELLO, max_tokens=10)
 
     with closing(stream):
         assert next(stream) == "line0\n"
@@ -209,7 +199,7 @@ def test_an_error_event_in_the_stream_is_a_provider_error(openai_server):
     openai_server.script(Reply(chunks=sse({"error": {"message": "model crashed"}})))
 
     with pytest.raises(ProviderError, match="reported an error"):
-        list(openai(openai_server, model="m").stream_complete(PYTHON))
+        list(openai(openai_server, model="m").stream_chat(HELLO, max_tokens=10))
 
 
 def test_an_unexpected_body_is_a_provider_error(openai_server):

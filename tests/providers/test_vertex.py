@@ -126,10 +126,6 @@ def test_it_sends_no_credentials_to_a_plain_http_test_server_without_a_key(verte
     assert "authorization" not in vertex_server.last.headers
 
 
-def test_it_streams_a_completion_as_one_chunk(vertex_server):
-    assert list(vertex(vertex_server.url).stream_complete(REQUEST)) == ["    return a + b"]
-
-
 def test_it_chats_with_gemini(vertex_server):
     messages = [
         ChatMessage("system", "You are a helpful assistant."),
