@@ -73,7 +73,11 @@ def build_base_models(
 
 
 def build_base_model(language: str, files: Sequence[SourceFile], path: pathlib.Path) -> None:
-    """Tokenise the files (in parallel when there are many) and write the model to `path`."""
+    """Tokenise the files (in parallel when there are many) and write the model to `path`.
+
+    Workers are spawned, not forked (forking a threaded server is unsafe), so the calling
+    program's main module must be import-safe, as manage.py, gunicorn and celery are.
+    """
     jobs = [(f, language) for f in files]
     if sum(f.size for f in files) < _PARALLEL_FROM_BYTES:
         streams = [_tokens(job) for job in jobs]
