@@ -17,7 +17,7 @@ from chat.models import RESET, Message, Role, State
 from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api import errors
 from codesuggest.features import provider_config
-from codesuggest.providers import ProviderError, ProviderTimeout, provider_for
+from codesuggest.providers import ProviderError, ProviderTimeout, References, provider_for
 from projects.models import Group, Membership, Project, User
 
 logger = logging.getLogger(__name__)
@@ -186,18 +186,32 @@ def question_answer(*, question_id: int, attempt: int = 1) -> None:
         history=history_for(question),
     )
     provider = provider_for(provider_config("chat"))
+    references = references_of(question)
     subscription = question.client_subscription_id
     if subscription:
         # A retry or a redelivered task streams the answer again from the start.
         relay.stream_publish(question.user_id, subscription, "start", {"attempt": attempt})
         parts = []
-        for chunk in provider.stream_chat(messages, max_tokens=ANSWER_TOKENS):
+        for chunk in provider.stream_chat(
+            messages, max_tokens=ANSWER_TOKENS, references=references
+        ):
             parts.append(chunk)
             relay.stream_publish(question.user_id, subscription, "chunk", {"content": chunk})
         text = "".join(parts)
     else:
-        text = provider.chat(messages, max_tokens=ANSWER_TOKENS).text
+        text = provider.chat(messages, max_tokens=ANSWER_TOKENS, references=references).text
     _finish(question_id, answer=text)
+
+
+def references_of(question: Message) -> References:
+    """The question's project (for its indexed code) and attached documents."""
+    project = (
+        Project.objects.filter(pk=question.project_id).first() if question.project_id else None
+    )
+    return References(
+        project_key=project.index_key if project else None,
+        documents=tuple((item["id"], item["content"]) for item in question.additional_context),
+    )
 
 
 def question_fail(*, question_id: int, error: str) -> None:

@@ -1,24 +1,15 @@
 """Celery tasks: each takes an id (or nothing), calls a service, and is safe to run twice."""
 
 import logging
-import re
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from chat.services import history_purge_expired, question_answer, question_fail
-from codesuggest.providers import ProviderError, ProviderTimeout
+from codesuggest.providers import ProviderError
 
 logger = logging.getLogger(__name__)
-
-# Provider errors that the same request will meet again: the server refused it (a 4xx other
-# than 429), or the provider cannot work at all here.
-PERMANENT = re.compile(r"answered 4(?!29)\d\d|not installed|[Uu]nknown model provider")
-
-
-def is_transient(exc: ProviderError) -> bool:
-    return isinstance(exc, ProviderTimeout) or not PERMANENT.search(str(exc))
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-answer leaves the message to another
@@ -36,7 +27,7 @@ def answer_question(self: Task, question_id: int) -> None:
     try:
         question_answer(question_id=question_id, attempt=retries + 1)
     except ProviderError as exc:
-        if is_transient(exc) and retries < settings.CHAT_TASK_MAX_RETRIES:
+        if exc.transient and retries < settings.CHAT_TASK_MAX_RETRIES:
             logger.warning("Chat question %s: %s; retrying", question_id, exc)
             raise self.retry(countdown=2 ** (retries + 1)) from exc
         question_fail(question_id=question_id, error=str(exc))

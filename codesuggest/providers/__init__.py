@@ -8,6 +8,7 @@ from .base import (
     ProviderConfig,
     ProviderError,
     ProviderTimeout,
+    References,
 )
 from .registry import PROVIDER_NAMES, model_name, provider_for
 
@@ -20,6 +21,7 @@ __all__ = [
     "ProviderConfig",
     "ProviderError",
     "ProviderTimeout",
+    "References",
     "model_name",
     "provider_for",
 ]

@@ -8,11 +8,13 @@ from contextlib import closing
 from typing import Any
 
 from .base import (
+    NO_REFERENCES,
     Candidate,
     ChatMessage,
     CompletionRequest,
     HttpClient,
     ProviderConfig,
+    References,
     join_url,
     parse_json_event,
     stop_sequences,
@@ -51,12 +53,22 @@ class AnthropicProvider:
         return [Candidate(_unfenced(a.text), a.finish_reason) for a in answers]
 
     def chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Candidate:
         return self._message(self._chat_body(messages, max_tokens, temperature))
 
     def stream_chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Iterator[str]:
         yield from self._stream(
             {**self._chat_body(messages, max_tokens, temperature), "stream": True}

@@ -29,10 +29,15 @@ class ProviderError(Exception):
     """The model provider failed. `str(exc)` is safe to show: no key, no URL with secrets."""
 
     status = 503
+    # Whether the same request may succeed later (overload, restart, network trouble), so that
+    # a queued job is worth retrying; not when the server refused the request itself or the
+    # provider is not set up.
+    transient = False
 
 
 class ProviderTimeout(ProviderError):
     status = 504
+    transient = True
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,19 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class References:
+    """What a chat question is about: the project whose indexed code may answer it, and the
+    documents the user attached. Models read them in the prompt already; a provider that answers
+    by retrieval rather than generation (the local engine) reads them from here."""
+
+    project_key: str | None = None
+    documents: tuple[tuple[str, str], ...] = ()
+
+
+NO_REFERENCES = References()
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: str
     content: str
@@ -99,11 +117,21 @@ class Provider(Protocol):
     def complete(self, request: CompletionRequest) -> list[Candidate]: ...
 
     def chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Candidate: ...
 
     def stream_chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Iterator[str]: ...
 
 
@@ -124,6 +152,7 @@ def with_retries(attempt: Callable[[], T], *, retries: int, backoff: float) -> T
         except RetryableError as exc:
             wait = exc.retry_after if exc.retry_after is not None else backoff * 2**number
             if number == retries or wait > MAX_RETRY_AFTER:
+                exc.error.transient = True
                 raise exc.error from None
             time.sleep(wait)
     raise AssertionError("unreachable")

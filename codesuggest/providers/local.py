@@ -7,7 +7,15 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .base import Candidate, ChatMessage, CompletionRequest, ProviderConfig, ProviderError
+from .base import (
+    NO_REFERENCES,
+    Candidate,
+    ChatMessage,
+    CompletionRequest,
+    ProviderConfig,
+    ProviderError,
+    References,
+)
 
 
 class LocalProvider:
@@ -39,18 +47,30 @@ class LocalProvider:
         ]
 
     def chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Candidate:
         question = next((m.content for m in reversed(messages) if m.role == "user"), "")
         answer = self._local_engine().answer_question(
-            question=question, project_key=None, documents=[]
+            question=question,
+            project_key=references.project_key,
+            documents=references.documents,
         )
         return Candidate(text=answer)
 
     def stream_chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Iterator[str]:
-        answer = self.chat(messages, max_tokens=max_tokens, temperature=temperature).text
+        answer = self.chat(messages, max_tokens=max_tokens, references=references).text
         if answer:
             yield answer
 

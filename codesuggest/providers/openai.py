@@ -7,11 +7,13 @@ from contextlib import closing
 from typing import Any
 
 from .base import (
+    NO_REFERENCES,
     Candidate,
     ChatMessage,
     CompletionRequest,
     HttpClient,
     ProviderConfig,
+    References,
     join_url,
     parse_json_event,
     stop_sequences,
@@ -46,7 +48,12 @@ class OpenAIProvider:
             raise self.http.error("sent an unexpected response") from None
 
     def chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Candidate:
         body = self._chat_body(messages, max_tokens, temperature)
         data = self.http.post_json(self._url("chat/completions"), body)
@@ -57,7 +64,12 @@ class OpenAIProvider:
             raise self.http.error("sent an unexpected response") from None
 
     def stream_chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Iterator[str]:
         body = {**self._chat_body(messages, max_tokens, temperature), "stream": True}
         with closing(self.http.stream_sse(self._url("chat/completions"), body)) as events:

@@ -15,6 +15,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .base import (
+    NO_REFERENCES,
     POOL_MAXSIZE,
     TRANSIENT_STATUSES,
     Candidate,
@@ -23,6 +24,7 @@ from .base import (
     ProviderConfig,
     ProviderError,
     ProviderTimeout,
+    References,
     RetryableError,
     is_timeout,
     retry_after_seconds,
@@ -73,7 +75,12 @@ class VertexProvider:
         return parse_predictions(data, max_tokens=request.max_tokens)
 
     def chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Candidate:
         pb_request = self._generate_request(messages, max_tokens, temperature)
         response = self._call(
@@ -84,7 +91,12 @@ class VertexProvider:
         return _gemini_candidate(response.candidates[0])
 
     def stream_chat(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.2
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.2,
+        references: References = NO_REFERENCES,
     ) -> Iterator[str]:
         pb_request = self._generate_request(messages, max_tokens, temperature)
         stream = self._call(

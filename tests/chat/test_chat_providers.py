@@ -2,6 +2,7 @@
 protocol (the task runs eagerly here), and streams to a subscription."""
 
 import pytest
+from django.core.management import call_command
 
 from tests.chat.conftest import ask, read_events, system_prompt
 from tests.fake_servers import pieces
@@ -65,11 +66,7 @@ def test_vertex_gemini_answers(api, tokens, settings, vertex_server):
     assert body["contents"][-1]["parts"][0]["text"] == "Hi"
 
 
-def test_the_local_engine_answers_from_the_additional_context(api, tokens, settings, tmp_path):
-    from completions.local_engine import LocalEngine
-
-    if not hasattr(LocalEngine, "answer_question"):
-        pytest.skip("The local engine cannot answer questions yet")
+def test_the_local_engine_cites_the_additional_context(api, tokens, settings, tmp_path):
     settings.CHAT_PROVIDER = "local"
     settings.LOCAL_ENGINE_DIR = tmp_path
 
@@ -83,7 +80,35 @@ def test_the_local_engine_answers_from_the_additional_context(api, tokens, setti
     )
 
     assert response.status_code == 201
-    assert isinstance(response.json(), str)
+    answer = response.json()
+    assert answer.splitlines()[0].startswith("No chat model is configured")
+    assert "math.py:1" in answer
+    assert "return a + b" in answer
+
+
+def test_the_local_engine_cites_the_indexed_code_of_the_project_asked_about(
+    api, tokens, settings, tmp_path, world
+):
+    settings.CHAT_PROVIDER = "local"
+    settings.LOCAL_ENGINE_DIR = tmp_path / "engine"
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "billing.py").write_text(
+        "import decimal\n\n\ndef invoice_total(lines):\n"
+        "    return sum(decimal.Decimal(line.price) for line in lines)\n"
+    )
+    call_command("index_repository", world.project.full_path, str(checkout))
+
+    response = ask(
+        api,
+        tokens["alice"],
+        "How is the invoice total computed?",
+        resource_type="project",
+        resource_id=world.project.pk,
+    )
+
+    assert "billing.py:" in response.json()
+    assert "invoice_total" in response.json()
 
 
 def test_a_resource_reaches_every_provider_in_the_system_prompt(api, tokens, chat_model, world):

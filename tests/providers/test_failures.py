@@ -180,3 +180,21 @@ def test_many_concurrent_calls_keep_their_connections_pooled(openai_server):
     # At most 20 callers were ever in flight at once: every connection beyond that would be one
     # that the first wave opened and the pool then threw away.
     assert openai_server.connections <= 20
+
+
+def test_an_error_that_outlasted_the_retries_is_marked_transient(openai_server):
+    openai_server.script(*[Reply(status=503)] * 3)
+
+    with pytest.raises(ProviderError) as raised:
+        openai(openai_server.url).complete(REQUEST)
+
+    assert raised.value.transient
+
+
+def test_a_refused_request_is_not_transient(openai_server):
+    openai_server.script(Reply(status=400, json={"error": {"message": "bad request"}}))
+
+    with pytest.raises(ProviderError) as raised:
+        openai(openai_server.url).complete(REQUEST)
+
+    assert not raised.value.transient
