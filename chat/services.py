@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from chat import relay
@@ -18,7 +18,7 @@ from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api import errors
 from codesuggest.features import provider_config
 from codesuggest.providers import ProviderError, ProviderTimeout, References, provider_for
-from projects.models import Group, Membership, Project, User
+from projects.models import Group, Project, User
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def resource_resolve(
         group = Group.objects.filter(pk=_record_id(key)).first()
         if group is None:
             raise errors.record_not_found()
-        if not group_is_visible_to(group, user):
+        if not group.is_visible_to(user):
             raise errors.not_found()
         return Resource("group", key, None, f'the group "{group.name}" ({group.full_path})')
     if resource_type == "project":
@@ -92,22 +92,6 @@ def _visible_project(user: User, project_id: int) -> Project:
     if not project.is_visible_to(user):
         raise errors.not_found()
     return project
-
-
-def group_is_visible_to(group: Group, user: User) -> bool:
-    """Admins, members of the group, of a group above or of anything below it see the group; so
-    does anyone who sees a project in it (a GitLab group is at least as visible as its
-    projects)."""
-    if user.is_admin:
-        return True
-    lineage = Group.objects.lineage_of(group.full_path)
-    below = models.Q(group__full_path__istartswith=f"{group.full_path}/") | models.Q(
-        project__full_path__istartswith=f"{group.full_path}/"
-    )
-    if Membership.objects.filter(user=user).filter(models.Q(group__in=lineage) | below).exists():
-        return True
-    projects = Project.objects.filter(full_path__istartswith=f"{group.full_path}/")
-    return any(project.is_visible_to(user) for project in projects.exclude(visibility="private"))
 
 
 # Asking (the web process) ---------------------------------------------------------------------

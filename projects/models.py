@@ -107,6 +107,28 @@ class Group(models.Model):
         for project in self.projects.all():
             project.save()
 
+    def is_visible_to(self, user: "User") -> bool:
+        """Admins, members of the group, of a group above or of anything below it see the group;
+        so does anyone who may see a project in it (a GitLab group is at least as visible as its
+        projects, and an internal or public project is visible to every signed-in user)."""
+        if not user.is_active:
+            return False
+        if user.is_admin:
+            return True
+        below = f"{self.full_path}/"
+        in_or_below = (
+            models.Q(group__in=Group.objects.lineage_of(self.full_path))
+            | models.Q(group__full_path__istartswith=below)
+            | models.Q(project__full_path__istartswith=below)
+        )
+        if Membership.objects.filter(user=user).filter(in_or_below).exists():
+            return True
+        return (
+            Project.objects.filter(full_path__istartswith=below)
+            .exclude(visibility=Visibility.PRIVATE)
+            .exists()
+        )
+
     def lineage(self) -> list["Group"]:
         """This group and its ancestors, topmost first, in one query."""
         return list(Group.objects.lineage_of(self.full_path))
