@@ -72,7 +72,7 @@ def server_process(env: dict[str, str]) -> Iterator[str]:
     environment = {
         **os.environ,
         "DATABASE_URL": database_url_for_processes(),
-        "DJANGO_SECRET_KEY": "test-only-secret-key",
+        "DJANGO_SECRET_KEY": "test-only-secret-key-long-enough-for-hs256",
         "DJANGO_DEBUG": "false",
         **env,
     }

@@ -169,7 +169,7 @@ def test_it_refuses_a_forged_token(api, world):
     _, access_token = mint(api, world)
     claims = decode(access_token)
     claims["user_id"] = world.bob.pk
-    forged = jwt.encode(claims, "not-the-key", algorithm="HS256")
+    forged = jwt.encode(claims, "not-the-key-but-a-key-just-as-long", algorithm="HS256")
     response = api.post(COMPLETIONS, {}, HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert response.status_code == 401
 
