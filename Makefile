@@ -21,6 +21,7 @@ run: $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
+	mkdir -p var
 	DJANGO_SECRET_KEY=test-only-secret-key-long-enough-for-hs256 $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
