@@ -5,6 +5,7 @@ from django.http import StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from chat import openapi
 from chat.services import (
     question_ask,
     release_database_connection,
@@ -49,6 +50,7 @@ def chat_schema() -> Schema:
 class ChatCompletionsView(ApiView):
     required_scopes = AI_SCOPES
 
+    @openapi.chat_completions
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)  # IsAuthenticated let only a user through
         require_chat_access(user)
@@ -83,6 +85,7 @@ class ChatSubscriptionView(ApiView):
         # Clients ask for text/event-stream; errors before the stream starts are still JSON.
         return super().perform_content_negotiation(request, force=True)
 
+    @openapi.chat_subscription
     def get(self, request: Request, subscription_id: str) -> StreamingHttpResponse:
         user = cast(User, request.user)
         require_chat_access(user)

@@ -208,6 +208,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "codesuggest",
     "DESCRIPTION": "GitLab-compatible Code Suggestions and Duo Chat API",
     "VERSION": CODESUGGEST_VERSION,
+    # The schema describes the API, not the endpoint serving it.
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Operation ids from the path after GitLab's prefix (Vertex AI's operations name their own).
+    "SCHEMA_PATH_PREFIX": "/api/v4",
 }
 
 CODE_SUGGESTIONS_TOKEN_LIFETIME_SECONDS = 3600

@@ -14,6 +14,7 @@ from codesuggest.api.errors import ApiError
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.features import provider_config
 from codesuggest.providers import Candidate, CompletionRequest, model_name, provider_for
+from completions import openapi
 from completions.usage import tracked_usage
 from completions.views import CodeSuggestionsView
 from projects.access import project_gating_code_suggestions
@@ -119,6 +120,7 @@ def prediction_json(candidate: Candidate, prefix: str, echo: bool) -> dict[str, 
 
 
 class PredictView(CodeSuggestionsView):
+    @openapi.vertex_predict
     def post(self, request: Request, project: str, location: str, model: str) -> Response:
         body = self.body(request)
         if not isinstance(body, dict):
@@ -160,6 +162,7 @@ class PredictView(CodeSuggestionsView):
 class PublisherModelView(CodeSuggestionsView):
     """The model description Google's SDK fetches before its first prediction."""
 
+    @openapi.vertex_publisher_model
     def get(self, request: Request, model: str) -> Response:
         version = model.partition("@")[2] or "001"
         return Response(

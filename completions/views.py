@@ -14,6 +14,7 @@ from codesuggest.api.params import Param
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView
+from completions import openapi
 from completions.services import (
     SuggestionRequest,
     Suggestions,
@@ -72,6 +73,7 @@ class CodeSuggestionsView(ApiView):
 
 
 class CompletionsView(CodeSuggestionsView):
+    @openapi.completions
     def post(self, request: Request) -> Response | StreamingHttpResponse:
         params = self.parse(request, COMPLETION_PARAMS)
         project = project_gating_code_suggestions(self.user, params["project_path"])
@@ -142,6 +144,7 @@ def _sse_frames(suggestions: Suggestions, chunks: Iterator[str]) -> Iterator[str
 class DirectAccessView(CodeSuggestionsView):
     """A short-lived token and the URL to send completions to, for editors that call directly."""
 
+    @openapi.direct_access
     def post(self, request: Request) -> Response:
         token = issue_code_suggestions_token(
             user=self.user, personal_access_token=self.credential.token

@@ -6,6 +6,8 @@ class ProjectsConfig(AppConfig):
     name = "projects"
 
     def ready(self) -> None:
-        # Connects the signals that drop cached tokens and decisions when their rows change, in
-        # every process (an admin's revoke must reach the API at once).
+        # `caching` connects the signals that drop cached tokens and decisions when their rows
+        # change, in every process (an admin's revoke must reach the API at once). `schema`
+        # registers how the OpenAPI schema describes the API's credentials.
+        from codesuggest.api import schema  # noqa: F401
         from projects import caching  # noqa: F401

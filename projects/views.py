@@ -8,6 +8,7 @@ from codesuggest.api.authentication import AI_SCOPES
 from codesuggest.api.params import Param
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView, gitlab_time
+from projects import openapi
 from projects.access import require_code_suggestions_access, visible_project
 from projects.models import PersonalAccessToken, User, code_suggestions_enabled
 
@@ -15,6 +16,7 @@ from projects.models import PersonalAccessToken, User, code_suggestions_enabled
 class CodeSuggestionsTokenView(ApiView):
     required_scopes = AI_SCOPES
 
+    @openapi.code_suggestions_tokens
     def post(self, request: Request) -> Response:
         require_code_suggestions_access(self.user)
         token = issue_code_suggestions_token(
@@ -34,6 +36,7 @@ class CodeSuggestionsEnabledView(ApiView):
     required_scopes = AI_SCOPES
     params = {"project_path": Param(str, required=True)}
 
+    @openapi.code_suggestions_enabled
     def post(self, request: Request) -> Response:
         require_code_suggestions_access(self.user)
         project_path = self.parse(request, self.params)["project_path"]
@@ -61,11 +64,13 @@ def user_json(user: User) -> dict:
 
 
 class CurrentUserView(ApiView):
+    @openapi.current_user
     def get(self, request: Request) -> Response:
         return Response(user_json(self.user))
 
 
 class VersionView(ApiView):
+    @openapi.version
     def get(self, request: Request) -> Response:
         return Response(
             {
@@ -92,6 +97,7 @@ def token_json(token: PersonalAccessToken) -> dict:
 
 
 class PersonalAccessTokenSelfView(ApiView):
+    @openapi.personal_access_token_self
     def get(self, request: Request) -> Response:
         token = self.credential.token
         if self.credential.kind != "personal_access_token" or token is None:

@@ -1,0 +1,166 @@
+"""What every endpoint's OpenAPI description shares: the credentials, and GitLab's error bodies.
+
+Each app describes its own endpoints in its `openapi.py`, with `api_schema` below, and its views
+wear those descriptions as decorators. Nothing here changes what a request does: the
+serializers are for the schema only; the views validate with `codesuggest.api.params`.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework import serializers
+
+# The short-lived token, last: only the code-suggestion endpoints take it.
+TOKEN_SCHEMES = ["privateTokenHeader", "privateTokenQuery", "bearerToken", "codeSuggestionsToken"]
+
+
+class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "codesuggest.api.authentication.PersonalAccessTokenAuthentication"
+    name = TOKEN_SCHEMES
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
+        pat = "A personal access token with the scope the endpoint needs."
+        return [
+            {"type": "apiKey", "in": "header", "name": "PRIVATE-TOKEN", "description": pat},
+            {
+                "type": "apiKey",
+                "in": "query",
+                "name": "private_token",
+                "description": f"{pat} Also accepted as a form or JSON body field of that name.",
+            },
+            {"type": "http", "scheme": "bearer", "description": pat},
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "The short-lived token from `POST /api/v4/code_suggestions/tokens`,"
+                " accepted by the code-suggestion endpoints only.",
+            },
+        ]
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[Any]]]:
+        # Each is an alternative: any one credential will do.
+        takes_jwt = getattr(auto_schema.view, "accepts_code_suggestions_token", False)
+        return [{name: []} for name in (TOKEN_SCHEMES if takes_jwt else TOKEN_SCHEMES[:-1])]
+
+
+class BrowserSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "codesuggest.api.authentication.BrowserSessionAuthentication"
+    name = "sessionCookie"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "A signed-in user of the service's own pages (with Django's CSRF"
+            " token on unsafe methods).",
+        }
+
+
+class GitLabMessage(serializers.Serializer):
+    message = serializers.CharField(help_text='e.g. "401 Unauthorized", "404 Not Found"')
+
+
+class GitLabError(serializers.Serializer):
+    error = serializers.CharField(
+        help_text='e.g. "current_file is missing, context is empty": every problem at once'
+    )
+
+
+class InvalidToken(serializers.Serializer):
+    error = serializers.ChoiceField(choices=["invalid_token"])
+    error_description = serializers.CharField()
+
+
+class InsufficientScope(serializers.Serializer):
+    error = serializers.ChoiceField(choices=["insufficient_scope"])
+    error_description = serializers.CharField()
+    scope = serializers.CharField(help_text='The scopes that would do, e.g. "ai_features api"')
+
+
+class RateLimited(serializers.Serializer):
+    message = serializers.DictField(child=serializers.CharField(), help_text='{"error": "…"}')
+
+
+def _either(name: str, *bodies: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name=name, serializers=list(bodies), resource_type_field_name=None
+    )
+
+
+UNAUTHORIZED = _either("Unauthorized", GitLabMessage, InvalidToken)
+FORBIDDEN = _either("Forbidden", GitLabMessage, InsufficientScope)
+
+ERRORS = {
+    400: OpenApiResponse(
+        GitLabError, "A parameter is missing or invalid, or the body is not JSON."
+    ),
+    401: OpenApiResponse(
+        UNAUTHORIZED,
+        "No credential or an unknown one (`401 Unauthorized`); an expired or revoked token"
+        " (`invalid_token`, with `WWW-Authenticate`).",
+    ),
+    403: OpenApiResponse(
+        FORBIDDEN,
+        "The token lacks the scope the endpoint needs (`insufficient_scope`), or the account"
+        " is blocked.",
+    ),
+    404: OpenApiResponse(GitLabMessage, "Not found, or not visible to this user."),
+    413: OpenApiResponse(GitLabMessage, "The body is larger than the service accepts."),
+    429: OpenApiResponse(RateLimited, "Too many requests this minute; see `Retry-After`."),
+    503: OpenApiResponse(GitLabMessage, "The model provider failed."),
+    504: OpenApiResponse(GitLabMessage, "The model provider timed out."),
+}
+
+# Code suggestions answer a user who may not use them with 401, where chat answers 404.
+CODE_SUGGESTIONS_401 = OpenApiResponse(
+    UNAUTHORIZED,
+    "No credential, an unknown one, or a user who may not use code suggestions"
+    " (`401 Unauthorized`); an expired or revoked token (`invalid_token`, with"
+    " `WWW-Authenticate`).",
+)
+
+ERROR_HEADERS = [
+    OpenApiParameter("WWW-Authenticate", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[401]),
+    OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=[429],
+        description="Seconds until the rate-limit window resets.",
+    ),
+]
+
+
+def api_schema(
+    *,
+    responses: dict[Any, Any],
+    errors: tuple[int, ...] = (),
+    request: Any = None,
+    parameters: list[OpenApiParameter] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """`extend_schema` plus GitLab's error bodies for `errors` (the endpoint's own `responses`
+    win); request bodies are JSON, as every client sends them."""
+    described = {**{status: ERRORS[status] for status in errors}, **responses}
+    return extend_schema(
+        request={"application/json": request} if request is not None else None,
+        responses=dict(sorted(described.items(), key=_status)),
+        parameters=[*(parameters or []), *ERROR_HEADERS],
+        **kwargs,
+    )
+
+
+def _status(item: tuple[Any, Any]) -> int:
+    key = item[0]
+    return key[0] if isinstance(key, tuple) else key

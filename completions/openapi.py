@@ -1,0 +1,229 @@
+"""The OpenAPI descriptions of the completions app's endpoints, GitLab's and Vertex AI's (worn
+by the views as decorators)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from codesuggest.api.schema import CODE_SUGGESTIONS_401, FORBIDDEN, GitLabMessage, api_schema
+
+# GitLab's code-suggestions endpoints ----------------------------------------------------------
+
+
+class CurrentFile(serializers.Serializer):
+    file_name = serializers.CharField(max_length=255)
+    content_above_cursor = serializers.CharField(max_length=400_000, allow_blank=True)
+    content_below_cursor = serializers.CharField(
+        max_length=400_000, allow_blank=True, required=False
+    )
+
+
+class CompletionContext(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["file", "snippet"])
+    name = serializers.CharField(max_length=255)
+    content = serializers.CharField()
+
+
+class CompletionRequest(serializers.Serializer):
+    current_file = CurrentFile()
+    intent = serializers.ChoiceField(choices=["completion", "generation"], required=False)
+    stream = serializers.BooleanField(default=False)
+    project_path = serializers.CharField(
+        required=False,
+        help_text="A project the user can see with code suggestions off answers 403.",
+    )
+    generation_type = serializers.ChoiceField(
+        choices=["comment", "empty_function", "small_file"], required=False
+    )
+    user_instruction = serializers.CharField(required=False)
+    # The API's name; DRF takes declared fields off the class, so Serializer.context is intact.
+    context = serializers.ListField(  # type: ignore[assignment]
+        child=CompletionContext(), required=False, min_length=1
+    )
+    choices_count = serializers.IntegerField(min_value=1, max_value=4, default=1)
+
+
+class CompletionModel(serializers.Serializer):
+    engine = serializers.CharField(help_text="The provider.")
+    name = serializers.CharField()
+    lang = serializers.CharField(allow_blank=True)
+
+
+class CompletionChoice(serializers.Serializer):
+    text = serializers.CharField()
+    index = serializers.IntegerField()
+    finish_reason = serializers.ChoiceField(choices=["stop", "length"])
+
+
+class Completion(serializers.Serializer):
+    id = serializers.CharField()
+    model = CompletionModel()
+    object = serializers.CharField(help_text='"text_completion"')
+    created = serializers.IntegerField(help_text="Epoch seconds.")
+    choices = CompletionChoice(many=True, help_text="Empty when there is nothing to suggest.")
+
+
+class DirectAccess(serializers.Serializer):
+    base_url = serializers.URLField()
+    token = serializers.CharField(help_text="A short-lived token, for `Authorization: Bearer`.")
+    expires_at = serializers.IntegerField(help_text="Epoch seconds.")
+    headers = serializers.DictField(child=serializers.CharField())
+
+
+# What every code-suggestions endpoint may answer besides its own errors.
+GATES = {
+    401: CODE_SUGGESTIONS_401,
+    404: OpenApiResponse(GitLabMessage, "Code suggestions are switched off instance-wide."),
+}
+PROJECT_OFF = OpenApiResponse(
+    FORBIDDEN,
+    "The project named has code suggestions switched off (`403 Forbidden`), the token lacks"
+    " the scope, or the account is blocked.",
+)
+
+completions = api_schema(
+    summary="Suggest code at the cursor",
+    description="Answers JSON; with `stream: true`, the suggestion as it is generated"
+    " (`text/event-stream`): its raw text in chunks, or with `X-Supports-Sse-Streaming: true`"
+    " the events `stream_start` (data: the model), one `content_chunk` per chunk (data:"
+    ' `{"choices":[{"delta":{"content":"…"},"index":0}]}`) and `stream_end`.',
+    tags=["code suggestions"],
+    request=CompletionRequest,
+    parameters=[
+        OpenApiParameter(
+            "X-Supports-Sse-Streaming",
+            OpenApiTypes.BOOL,
+            OpenApiParameter.HEADER,
+            description="With `stream: true`, answer with Server-Sent Events.",
+        ),
+        OpenApiParameter(
+            "X-Streaming-Format",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            response=[200],
+            description="`sse` when the stream is Server-Sent Events.",
+        ),
+    ],
+    responses={
+        (200, "application/json"): OpenApiResponse(
+            Completion, "The suggestions; with `stream: true`, a stream (see above)."
+        ),
+        (200, "text/event-stream"): OpenApiTypes.STR,
+        403: PROJECT_OFF,
+        **GATES,
+    },
+    errors=(400, 413, 429, 503, 504),
+)
+
+direct_access = api_schema(
+    summary="A short-lived token and the URL to ask for completions directly",
+    tags=["code suggestions"],
+    request=None,
+    responses={201: DirectAccess, **GATES},
+    errors=(403,),
+)
+
+# Vertex AI's code-model API ------------------------------------------------------------------
+
+
+class VertexInstance(serializers.Serializer):
+    prefix = serializers.CharField(allow_blank=True)
+    suffix = serializers.CharField(allow_blank=True, required=False)
+
+
+class VertexParameters(serializers.Serializer):
+    temperature = serializers.FloatField(min_value=0, max_value=1, required=False)
+    maxOutputTokens = serializers.IntegerField(min_value=1, max_value=64, required=False)
+    candidateCount = serializers.IntegerField(min_value=1, max_value=4, required=False)
+    stopSequences = serializers.ListField(child=serializers.CharField(), required=False)
+    logprobs = serializers.IntegerField(min_value=0, max_value=5, required=False)
+    presencePenalty = serializers.FloatField(min_value=-2, max_value=2, required=False)
+    frequencyPenalty = serializers.FloatField(min_value=-2, max_value=2, required=False)
+    echo = serializers.BooleanField(required=False)
+    seed = serializers.IntegerField(required=False)
+
+
+class PredictRequest(serializers.Serializer):
+    instances = serializers.ListField(child=VertexInstance(), min_length=1, max_length=5)
+    parameters = VertexParameters(required=False)
+
+
+class Prediction(serializers.Serializer):
+    content = serializers.CharField()
+    score = serializers.FloatField()
+    safetyAttributes = serializers.DictField()
+    citationMetadata = serializers.DictField()
+
+
+class PredictResponse(serializers.Serializer):
+    predictions = Prediction(many=True)
+    deployedModelId = serializers.CharField(allow_blank=True)
+    model = serializers.CharField()
+    modelDisplayName = serializers.CharField()
+    metadata = serializers.DictField()
+
+
+class GoogleErrorDetail(serializers.Serializer):
+    code = serializers.IntegerField()
+    message = serializers.CharField()
+    status = serializers.CharField(help_text="INVALID_ARGUMENT")
+
+
+class GoogleError(serializers.Serializer):
+    error = GoogleErrorDetail()
+
+
+class PredictSchemata(serializers.Serializer):
+    instanceSchemaUri = serializers.CharField()
+    parametersSchemaUri = serializers.CharField(allow_blank=True)
+    predictionSchemaUri = serializers.CharField(allow_blank=True)
+
+
+class PublisherModel(serializers.Serializer):
+    name = serializers.CharField()
+    versionId = serializers.CharField()
+    openSourceCategory = serializers.CharField()
+    launchStage = serializers.CharField()
+    publisherModelTemplate = serializers.CharField()
+    predictSchemata = PredictSchemata()
+
+
+def _path(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.PATH, description=description)
+
+
+MODEL = _path("model", "The model's name, e.g. `code-gecko@002`; any name is answered.")
+
+vertex_predict = api_schema(
+    summary="Vertex AI code-model predict, answered by the configured provider",
+    description="Seed 004's API, so that tools built for code-gecko can use this service's"
+    " model. Rate-limited and gated like code-suggestion completions.",
+    tags=["vertex ai"],
+    operation_id="vertex_predict",
+    parameters=[
+        _path(
+            "project",
+            "A Google Cloud project id (ignored), or a GitLab project path (`acme%2Ftools`)"
+            " that gates as `project_path` does.",
+        ),
+        _path("location", "A Google Cloud region, e.g. `us-central1`; ignored."),
+        MODEL,
+    ],
+    request=PredictRequest,
+    responses={
+        200: PredictResponse,
+        400: OpenApiResponse(GoogleError, "A parameter is out of range (Google's error body)."),
+        403: PROJECT_OFF,
+        **GATES,
+    },
+    errors=(413, 429, 503, 504),
+)
+
+vertex_publisher_model = api_schema(
+    summary="The model description Google's SDK fetches before predicting",
+    tags=["vertex ai"],
+    operation_id="vertex_publisher_model",
+    parameters=[MODEL],
+    responses={200: PublisherModel, **GATES},
+    errors=(403,),
+)

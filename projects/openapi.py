@@ -1,0 +1,106 @@
+"""The OpenAPI descriptions of the projects app's endpoints (worn by the views as decorators)."""
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from codesuggest.api.schema import CODE_SUGGESTIONS_401, FORBIDDEN, GitLabMessage, api_schema
+
+
+class CodeSuggestionsToken(serializers.Serializer):
+    access_token = serializers.CharField(help_text="A JWT, for `Authorization: Bearer`.")
+    expires_in = serializers.IntegerField(help_text="Seconds; 3600.")
+    created_at = serializers.IntegerField(help_text="Epoch seconds.")
+
+
+class EnabledRequest(serializers.Serializer):
+    project_path = serializers.CharField(help_text="The project's full path, any case.")
+
+
+class CurrentUser(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+    state = serializers.ChoiceField(choices=["active", "blocked"])
+    locked = serializers.BooleanField()
+    avatar_url = serializers.CharField(allow_null=True)
+    web_url = serializers.URLField()
+    created_at = serializers.DateTimeField()
+    email = serializers.EmailField()
+    is_admin = serializers.BooleanField()
+    bot = serializers.BooleanField()
+    last_activity_on = serializers.DateField()
+
+
+class Kas(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    externalUrl = serializers.CharField(allow_null=True)
+    version = serializers.CharField(allow_null=True)
+
+
+class Version(serializers.Serializer):
+    version = serializers.CharField(help_text="Semver, at least 17.2.0, so that editors enable AI.")
+    revision = serializers.CharField()
+    kas = Kas()
+    enterprise = serializers.BooleanField()
+
+
+class PersonalAccessTokenSelf(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    revoked = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    user_id = serializers.IntegerField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    active = serializers.BooleanField()
+    expires_at = serializers.DateField(allow_null=True)
+
+
+code_suggestions_tokens = api_schema(
+    summary="Issue a short-lived code-suggestions token",
+    tags=["code suggestions"],
+    request=None,
+    responses={201: CodeSuggestionsToken, 401: CODE_SUGGESTIONS_401},
+    errors=(403,),
+)
+
+code_suggestions_enabled = api_schema(
+    summary="Whether code suggestions are enabled for a project",
+    tags=["code suggestions"],
+    request=EnabledRequest,
+    responses={
+        200: OpenApiResponse(description="Enabled (no body)."),
+        401: CODE_SUGGESTIONS_401,
+        403: OpenApiResponse(
+            FORBIDDEN, "Disabled for the project (`403 Forbidden`), or the token's scope."
+        ),
+        404: OpenApiResponse(GitLabMessage, "No such project, or one the user may not see."),
+    },
+    errors=(400,),
+)
+
+current_user = api_schema(
+    summary="The user the credential belongs to",
+    tags=["users"],
+    responses={200: CurrentUser},
+    errors=(401, 403),
+)
+
+version = api_schema(
+    summary="The GitLab version this service speaks",
+    tags=["instance"],
+    responses={200: Version},
+    errors=(401, 403),
+)
+
+personal_access_token_self = api_schema(
+    summary="The personal access token used for this request",
+    tags=["users"],
+    responses={
+        200: OpenApiResponse(PersonalAccessTokenSelf, "The token, without its secret."),
+        400: OpenApiResponse(
+            GitLabMessage, "The credential is not a personal access token (`400 Bad request - …`)."
+        ),
+    },
+    errors=(401, 403),
+)

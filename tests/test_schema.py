@@ -1,0 +1,94 @@
+"""GET /api/schema: the OpenAPI description of every endpoint, built without a warning."""
+
+import pytest
+import yaml
+from django.core.management import call_command
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+
+API_PATHS = {
+    "/api/v4/code_suggestions/tokens",
+    "/api/v4/code_suggestions/enabled",
+    "/api/v4/code_suggestions/completions",
+    "/api/v4/code_suggestions/direct_access",
+    "/api/v4/user",
+    "/api/v4/version",
+    "/api/v4/metadata",
+    "/api/v4/personal_access_tokens/self",
+    "/api/v4/chat/completions",
+    "/api/v4/chat/subscriptions/{subscription_id}",
+    "/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:predict",
+    "/v1/publishers/google/models/{model}",
+}
+
+
+@pytest.fixture
+def schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_it_builds_without_errors_or_warnings_and_validates(tmp_path):
+    # Warnings counted while building the schema for another test must not fail this one.
+    GENERATOR_STATS.reset()
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", tmp_path / "api.yml")
+
+
+def test_it_lists_every_path_of_the_api(schema):
+    assert set(schema["paths"]) == API_PATHS
+
+
+def test_every_operation_has_a_request_or_response_body_and_security(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation["security"], f"{method} {path}"
+            assert "401" in operation["responses"], f"{method} {path}"
+            if method == "post":
+                assert "requestBody" in operation or path.endswith(("/tokens", "/direct_access"))
+
+
+def test_only_code_suggestion_endpoints_accept_the_short_lived_token(schema):
+    accepting = {
+        path
+        for path, operations in schema["paths"].items()
+        for operation in operations.values()
+        if {"codeSuggestionsToken": []} in operation["security"]
+    }
+    assert accepting == {
+        "/api/v4/code_suggestions/completions",
+        "/api/v4/code_suggestions/direct_access",
+        "/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:predict",
+        "/v1/publishers/google/models/{model}",
+    }
+
+
+def test_it_describes_gitlabs_three_ways_to_present_a_token_and_the_session(schema):
+    def where(name: str) -> tuple[str, str]:
+        scheme = schema["components"]["securitySchemes"][name]
+        return scheme.get("in", scheme["type"]), scheme.get("name", scheme.get("scheme"))
+
+    assert where("privateTokenHeader") == ("header", "PRIVATE-TOKEN")
+    assert where("privateTokenQuery") == ("query", "private_token")
+    assert where("bearerToken") == ("http", "bearer")
+    assert where("codeSuggestionsToken") == ("http", "bearer")
+    assert where("sessionCookie") == ("cookie", "sessionid")
+
+
+def test_streaming_endpoints_document_their_event_streams(schema):
+    completions = schema["paths"]["/api/v4/code_suggestions/completions"]["post"]
+    assert set(completions["responses"]["200"]["content"]) == {
+        "application/json",
+        "text/event-stream",
+    }
+    subscription = schema["paths"]["/api/v4/chat/subscriptions/{subscription_id}"]["get"]
+    assert set(subscription["responses"]["200"]["content"]) == {"text/event-stream"}
+
+
+def test_chat_answers_201_with_a_bare_string(schema):
+    chat = schema["paths"]["/api/v4/chat/completions"]["post"]
+    assert chat["responses"]["201"]["content"]["application/json"]["schema"] == {"type": "string"}
+
+
+def test_get_api_schema_answers_200_without_a_credential(client):
+    response = client.get("/api/schema")
+    assert response.status_code == 200
+    assert set(yaml.safe_load(response.content)["paths"]) == API_PATHS
