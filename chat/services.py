@@ -17,7 +17,13 @@ from chat.models import RESET, Message, Role, State
 from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api import errors
 from codesuggest.features import provider_config
-from codesuggest.providers import ProviderError, ProviderTimeout, References, provider_for
+from codesuggest.providers import (
+    ChatRequest,
+    ProviderError,
+    ProviderTimeout,
+    References,
+    provider_for,
+)
 from projects.models import Group, Project, User
 
 logger = logging.getLogger(__name__)
@@ -170,20 +176,20 @@ def question_answer(*, question_id: int, attempt: int = 1) -> None:
         history=history_for(question),
     )
     provider = provider_for(provider_config("chat"))
-    references = references_of(question)
+    request = ChatRequest(
+        tuple(messages), max_tokens=ANSWER_TOKENS, references=references_of(question)
+    )
     subscription = question.client_subscription_id
     if subscription:
         # A retry or a redelivered task streams the answer again from the start.
         relay.stream_publish(question.user_id, subscription, "start", {"attempt": attempt})
         parts = []
-        for chunk in provider.stream_chat(
-            messages, max_tokens=ANSWER_TOKENS, references=references
-        ):
+        for chunk in provider.stream_chat(request):
             parts.append(chunk)
             relay.stream_publish(question.user_id, subscription, "chunk", {"content": chunk})
         text = "".join(parts)
     else:
-        text = provider.chat(messages, max_tokens=ANSWER_TOKENS, references=references).text
+        text = provider.chat(request).text
     _finish(question_id, answer=text)
 
 

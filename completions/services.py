@@ -10,6 +10,7 @@ from codesuggest.features import provider_config
 from codesuggest.providers import (
     Candidate,
     ChatMessage,
+    ChatRequest,
     CompletionRequest,
     Provider,
     ProviderConfig,
@@ -92,7 +93,7 @@ class _Plan:
     completion: CompletionRequest
     # The instruction for a generation by a model that follows instructions; otherwise the
     # code is continued with `completion`, as for a completion.
-    messages: list[ChatMessage]
+    generation: ChatRequest | None
 
     def suggestions(self) -> Suggestions:
         prompt_chars = len(self.completion.prefix) + len(self.completion.suffix)
@@ -145,7 +146,7 @@ def _plan(request: SuggestionRequest) -> _Plan:
         multiline=generating or bool(_OPENS_BLOCK.search(budget.prefix[-200:])),
     )
     provider = provider_for(config)
-    messages: list[ChatMessage] = []
+    generation: ChatRequest | None = None
     if generating and provider.follows_instructions:
         system, user = generation_messages(
             prefix=budget.prefix,
@@ -156,7 +157,9 @@ def _plan(request: SuggestionRequest) -> _Plan:
             generation_type=request.generation_type,
             context=budget.context,
         )
-        messages = [ChatMessage("system", system), ChatMessage("user", user)]
+        generation = ChatRequest(
+            (ChatMessage("system", system), ChatMessage("user", user)), max_tokens=max_tokens
+        )
     return _Plan(
         request=request,
         language=language,
@@ -164,7 +167,7 @@ def _plan(request: SuggestionRequest) -> _Plan:
         config=config,
         provider=provider,
         completion=completion,
-        messages=messages,
+        generation=generation,
     )
 
 
@@ -176,8 +179,8 @@ def suggest(request: SuggestionRequest) -> Suggestions:
 def _suggest(plan: _Plan) -> Suggestions:
     request = plan.request
     result = plan.suggestions()
-    if plan.messages:
-        candidate = plan.provider.chat(plan.messages, max_tokens=plan.completion.max_tokens)
+    if plan.generation is not None:
+        candidate = plan.provider.chat(plan.generation)
         text = postprocess_generation(
             prefix=request.content_above_cursor, suggestion=candidate.text, language=plan.language
         )
@@ -213,11 +216,11 @@ def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Iterator
     broken stream. Closing the returned iterator closes the upstream request.
     """
     plan = _plan(request)
-    if not plan.messages:
+    if plan.generation is None:
         suggestions = _suggest(plan)
         return suggestions, iter([choice.text for choice in suggestions.choices[:1]])
     result = plan.suggestions()
-    upstream = plan.provider.stream_chat(plan.messages, max_tokens=plan.completion.max_tokens)
+    upstream = plan.provider.stream_chat(plan.generation)
     chunks = _without_fences(upstream)
     first = next(chunks, None)
     return result, _prepend(first, chunks)

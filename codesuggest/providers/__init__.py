@@ -3,6 +3,7 @@
 from .base import (
     Candidate,
     ChatMessage,
+    ChatRequest,
     CompletionRequest,
     Provider,
     ProviderConfig,
@@ -16,6 +17,7 @@ __all__ = [
     "PROVIDER_NAMES",
     "Candidate",
     "ChatMessage",
+    "ChatRequest",
     "CompletionRequest",
     "Provider",
     "ProviderConfig",

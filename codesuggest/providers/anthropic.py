@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
 from .base import (
-    NO_REFERENCES,
     Candidate,
     ChatMessage,
+    ChatRequest,
     CompletionRequest,
     HttpClient,
     ProviderConfig,
-    References,
     join_url,
     parse_json_event,
     stop_sequences,
@@ -52,36 +51,19 @@ class AnthropicProvider:
         ]
         return [Candidate(_unfenced(a.text), a.finish_reason) for a in answers]
 
-    def chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Candidate:
-        return self._message(self._chat_body(messages, max_tokens, temperature))
+    def chat(self, request: ChatRequest) -> Candidate:
+        return self._message(self._chat_body(request))
 
-    def stream_chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Iterator[str]:
-        yield from self._stream(
-            {**self._chat_body(messages, max_tokens, temperature), "stream": True}
-        )
+    def stream_chat(self, request: ChatRequest) -> Iterator[str]:
+        yield from self._stream({**self._chat_body(request), "stream": True})
 
-    def _chat_body(
-        self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float
-    ) -> dict[str, Any]:
+    def _chat_body(self, request: ChatRequest) -> dict[str, Any]:
+        messages = request.messages
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         body: dict[str, Any] = {
             "model": self.config.model or DEFAULT_MODEL,
-            "max_tokens": max_tokens,
-            "temperature": temperature,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
             "messages": [
                 {"role": m.role, "content": m.content} for m in messages if m.role != "system"
             ],
@@ -94,9 +76,11 @@ class AnthropicProvider:
         about = f"File: {request.file_name or 'unknown'}; language: {request.language or 'unknown'}"
         message = ChatMessage("user", f"{about}\n\n{request.prefix}<CURSOR>{request.suffix}")
         body = self._chat_body(
-            [ChatMessage("system", FIM_SYSTEM_PROMPT), message],
-            request.max_tokens,
-            request.temperature,
+            ChatRequest(
+                (ChatMessage("system", FIM_SYSTEM_PROMPT), message),
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+            )
         )
         # The API refuses whitespace-only stop sequences such as "\n\n".
         stops = [stop for stop in stop_sequences(request.stop) if stop.strip()]

@@ -99,13 +99,18 @@ class References:
     documents: tuple[tuple[str, str], ...] = ()
 
 
-NO_REFERENCES = References()
-
-
 @dataclass(frozen=True)
 class ChatMessage:
     role: str
     content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: tuple[ChatMessage, ...]
+    max_tokens: int
+    temperature: float = 0.2
+    references: References = References()
 
 
 class Provider(Protocol):
@@ -116,23 +121,9 @@ class Provider(Protocol):
 
     def complete(self, request: CompletionRequest) -> list[Candidate]: ...
 
-    def chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Candidate: ...
+    def chat(self, request: ChatRequest) -> Candidate: ...
 
-    def stream_chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Iterator[str]: ...
+    def stream_chat(self, request: ChatRequest) -> Iterator[str]: ...
 
 
 class RetryableError(Exception):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import pathlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from .base import (
-    NO_REFERENCES,
     Candidate,
-    ChatMessage,
+    ChatRequest,
     CompletionRequest,
     ProviderConfig,
     ProviderError,
-    References,
 )
 
 
@@ -46,31 +44,17 @@ class LocalProvider:
             for s in suggestions
         ]
 
-    def chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Candidate:
-        question = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    def chat(self, request: ChatRequest) -> Candidate:
+        question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
         answer = self._local_engine().answer_question(
             question=question,
-            project_key=references.project_key,
-            documents=references.documents,
+            project_key=request.references.project_key,
+            documents=request.references.documents,
         )
         return Candidate(text=answer)
 
-    def stream_chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Iterator[str]:
-        answer = self.chat(messages, max_tokens=max_tokens, references=references).text
+    def stream_chat(self, request: ChatRequest) -> Iterator[str]:
+        answer = self.chat(request).text
         if answer:
             yield answer
 

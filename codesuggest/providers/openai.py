@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
 from .base import (
-    NO_REFERENCES,
     Candidate,
-    ChatMessage,
+    ChatRequest,
     CompletionRequest,
     HttpClient,
     ProviderConfig,
-    References,
     join_url,
     parse_json_event,
     stop_sequences,
@@ -47,15 +45,8 @@ class OpenAIProvider:
         except (KeyError, TypeError, AttributeError):
             raise self.http.error("sent an unexpected response") from None
 
-    def chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Candidate:
-        body = self._chat_body(messages, max_tokens, temperature)
+    def chat(self, request: ChatRequest) -> Candidate:
+        body = self._chat_body(request)
         data = self.http.post_json(self._url("chat/completions"), body)
         try:
             choice = data["choices"][0]
@@ -63,15 +54,8 @@ class OpenAIProvider:
         except (KeyError, IndexError, TypeError):
             raise self.http.error("sent an unexpected response") from None
 
-    def stream_chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Iterator[str]:
-        body = {**self._chat_body(messages, max_tokens, temperature), "stream": True}
+    def stream_chat(self, request: ChatRequest) -> Iterator[str]:
+        body = {**self._chat_body(request), "stream": True}
         with closing(self.http.stream_sse(self._url("chat/completions"), body)) as events:
             for _, data in events:
                 # Read on past [DONE] to the end of the body so the connection is reused.
@@ -117,14 +101,12 @@ class OpenAIProvider:
         body.update({key: value for key, value in optional.items() if value is not None})
         return body
 
-    def _chat_body(
-        self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float
-    ) -> dict[str, Any]:
+    def _chat_body(self, request: ChatRequest) -> dict[str, Any]:
         return {
             "model": self.config.model or DEFAULT_CHAT_MODEL,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
             "stream": False,
         }
 

@@ -8,23 +8,21 @@ connection-pool size can be raised like every other provider's.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from .base import (
-    NO_REFERENCES,
     POOL_MAXSIZE,
     TRANSIENT_STATUSES,
     Candidate,
-    ChatMessage,
+    ChatRequest,
     CompletionRequest,
     ProviderConfig,
     ProviderError,
     ProviderTimeout,
-    References,
     RetryableError,
     is_timeout,
     retry_after_seconds,
@@ -74,15 +72,8 @@ class VertexProvider:
         data = json_format.MessageToDict(type(response).pb(response))
         return parse_predictions(data, max_tokens=request.max_tokens)
 
-    def chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Candidate:
-        pb_request = self._generate_request(messages, max_tokens, temperature)
+    def chat(self, request: ChatRequest) -> Candidate:
+        pb_request = self._generate_request(request)
         response = self._call(
             lambda: self._client().generate_content(request=pb_request, timeout=self.config.timeout)
         )
@@ -90,15 +81,8 @@ class VertexProvider:
             raise self._error("blocked the prompt")
         return _gemini_candidate(response.candidates[0])
 
-    def stream_chat(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float = 0.2,
-        references: References = NO_REFERENCES,
-    ) -> Iterator[str]:
-        pb_request = self._generate_request(messages, max_tokens, temperature)
+    def stream_chat(self, request: ChatRequest) -> Iterator[str]:
+        pb_request = self._generate_request(request)
         stream = self._call(
             lambda: self._client().stream_generate_content(
                 request=pb_request, timeout=self.config.timeout
@@ -121,9 +105,7 @@ class VertexProvider:
             # ResponseIterator.cancel() closes the upstream HTTP response.
             getattr(stream, "cancel", lambda: None)()
 
-    def _generate_request(
-        self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float
-    ) -> Any:
+    def _generate_request(self, request: ChatRequest) -> Any:
         from google.cloud.aiplatform_v1.types import (
             Content,
             GenerateContentRequest,
@@ -131,6 +113,7 @@ class VertexProvider:
             Part,
         )
 
+        messages = request.messages
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         contents = [
             Content(role="model" if m.role == "assistant" else "user", parts=[Part(text=m.content)])
@@ -142,7 +125,7 @@ class VertexProvider:
             contents=contents,
             system_instruction=Content(parts=[Part(text=system)]) if system else None,
             generation_config=GenerationConfig(
-                max_output_tokens=max_tokens, temperature=temperature
+                max_output_tokens=request.max_tokens, temperature=request.temperature
             ),
         )
 

@@ -1,7 +1,15 @@
 from contextlib import closing
 
-from codesuggest.providers import ChatMessage, CompletionRequest, ProviderConfig, provider_for
+from codesuggest.providers import (
+    ChatMessage,
+    ChatRequest,
+    CompletionRequest,
+    ProviderConfig,
+    provider_for,
+)
 from tests.fake_servers import Reply, sse
+
+HELLO = (ChatMessage("user", "hi"),)
 
 KEY = "sk-ant-secret"
 
@@ -21,15 +29,15 @@ def claude(server, **fields):
 
 def test_it_sends_the_key_version_and_a_top_level_system_prompt(anthropic_server):
     anthropic_server.api_key = KEY
-    messages = [
+    messages = (
         ChatMessage("system", "Answer in Python."),
         ChatMessage("user", "Write add()"),
         ChatMessage("assistant", "Which types?"),
         ChatMessage("user", "ints"),
-    ]
+    )
 
     answer = claude(anthropic_server, model="claude-3-5-haiku-latest").chat(
-        messages, max_tokens=256, temperature=0.3
+        ChatRequest(messages, max_tokens=256, temperature=0.3)
     )
 
     request = anthropic_server.last
@@ -55,7 +63,7 @@ def test_it_sends_the_key_version_and_a_top_level_system_prompt(anthropic_server
 def test_an_answer_cut_by_max_tokens_finished_for_length(anthropic_server):
     anthropic_server.stop_reason = "max_tokens"
 
-    answer = claude(anthropic_server).chat([ChatMessage("user", "hi")], max_tokens=3)
+    answer = claude(anthropic_server).chat(ChatRequest(HELLO, max_tokens=3))
 
     assert answer.finish_reason == "length"
     assert anthropic_server.last.json["model"] == "claude-sonnet-4-5"
@@ -63,7 +71,7 @@ def test_an_answer_cut_by_max_tokens_finished_for_length(anthropic_server):
 
 
 def test_it_streams_text_deltas_in_order(anthropic_server):
-    chunks = list(claude(anthropic_server).stream_chat([ChatMessage("user", "hi")], max_tokens=9))
+    chunks = list(claude(anthropic_server).stream_chat(ChatRequest(HELLO, max_tokens=9)))
 
     assert chunks == ["def", " add(a,", " b):", "\n    return", " a", " +", " b"]
     assert anthropic_server.last.json["stream"] is True
@@ -73,7 +81,7 @@ def test_closing_the_stream_closes_the_upstream_response(anthropic_server):
     deltas = [{"type": "content_block_delta", "delta": {"text": f"{i} "}} for i in range(50)]
     names = ("content_block_delta",) * 50
     anthropic_server.script(Reply(chunks=sse(*deltas, event_names=names), chunk_delay=0.02))
-    stream = claude(anthropic_server).stream_chat([ChatMessage("user", "hi")], max_tokens=9)
+    stream = claude(anthropic_server).stream_chat(ChatRequest(HELLO, max_tokens=9))
 
     with closing(stream):
         assert next(stream) == "0 "
@@ -112,6 +120,6 @@ def test_completion_asks_for_only_the_missing_code(anthropic_server):
 def test_a_chat_answer_keeps_its_code_fences(anthropic_server):
     anthropic_server.text = "```python\nx = 1\n```"
 
-    answer = claude(anthropic_server).chat([ChatMessage("user", "hi")], max_tokens=9)
+    answer = claude(anthropic_server).chat(ChatRequest(HELLO, max_tokens=9))
 
     assert answer.text == "```python\nx = 1\n```"

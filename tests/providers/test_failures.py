@@ -6,6 +6,7 @@ import pytest
 
 from codesuggest.providers import (
     ChatMessage,
+    ChatRequest,
     CompletionRequest,
     ProviderConfig,
     ProviderError,
@@ -16,7 +17,7 @@ from tests.fake_servers import Reply, sse
 
 KEY = "sk-very-secret-key-42"
 REQUEST = CompletionRequest(prefix="def f():\n    ", suffix="")
-HELLO = [ChatMessage("user", "hi")]
+HELLO = (ChatMessage("user", "hi"),)
 
 
 def openai(url: str, **fields):
@@ -105,7 +106,7 @@ def test_malformed_json_is_a_provider_error(openai_server, anthropic_server):
     with pytest.raises(ProviderError, match="not JSON"):
         openai(openai_server.url).complete(REQUEST)
     with pytest.raises(ProviderError, match="not JSON"):
-        anthropic(anthropic_server.url).chat([ChatMessage("user", "hi")], max_tokens=5)
+        anthropic(anthropic_server.url).chat(ChatRequest(HELLO, max_tokens=5))
 
 
 def test_the_key_and_a_secret_query_never_appear_in_errors(refused_url, openai_server):
@@ -131,7 +132,7 @@ def test_the_key_and_a_secret_query_never_appear_in_errors(refused_url, openai_s
 def test_a_stream_is_retried_before_it_starts(openai_server):
     openai_server.script(Reply(status=503))
 
-    chunks = list(openai(openai_server.url).stream_chat(HELLO, max_tokens=5))
+    chunks = list(openai(openai_server.url).stream_chat(ChatRequest(HELLO, max_tokens=5)))
 
     assert "".join(chunks) == "Here is the function."
     assert len(openai_server.requests) == 2
@@ -142,17 +143,17 @@ def test_a_stream_that_stalls_is_a_timeout(openai_server):
     openai_server.script(Reply(chunks=sse(delta, delta), chunk_delay=1))
 
     with pytest.raises(ProviderTimeout):
-        list(openai(openai_server.url).stream_chat(HELLO, max_tokens=5))
+        list(openai(openai_server.url).stream_chat(ChatRequest(HELLO, max_tokens=5)))
 
 
 def test_sequential_calls_reuse_one_connection(openai_server, anthropic_server):
     provider = openai(openai_server.url)
     for _ in range(5):
         provider.complete(REQUEST)
-        list(provider.stream_chat([ChatMessage("user", "hi")], max_tokens=5))
+        list(provider.stream_chat(ChatRequest(HELLO, max_tokens=5)))
     claude = anthropic(anthropic_server.url)
     for _ in range(3):
-        claude.chat([ChatMessage("user", "hi")], max_tokens=5)
+        claude.chat(ChatRequest(HELLO, max_tokens=5))
 
     assert openai_server.connections == 1
     assert anthropic_server.connections == 1

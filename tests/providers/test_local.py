@@ -5,6 +5,7 @@ import pytest
 from codesuggest.providers import (
     Candidate,
     ChatMessage,
+    ChatRequest,
     CompletionRequest,
     ProviderConfig,
     provider_for,
@@ -36,10 +37,11 @@ def test_completions_are_candidates_and_repeat_at_temperature_zero(local):
 
 
 def test_chat_answers_the_last_question(local):
-    messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "How is total computed?")]
+    messages = (ChatMessage("system", "Be brief."), ChatMessage("user", "How is total computed?"))
+    request = ChatRequest(messages, max_tokens=100)
 
-    answer = local.chat(messages, max_tokens=100)
+    answer = local.chat(request)
 
     assert answer.text
     assert answer.finish_reason == "stop"
-    assert "".join(local.stream_chat(messages, max_tokens=100)) == answer.text
+    assert "".join(local.stream_chat(request)) == answer.text

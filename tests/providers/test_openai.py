@@ -4,6 +4,7 @@ import pytest
 
 from codesuggest.providers import (
     ChatMessage,
+    ChatRequest,
     CompletionRequest,
     ProviderConfig,
     ProviderError,
@@ -18,7 +19,7 @@ PYTHON = CompletionRequest(
     file_name="m.py",
     language="python",
 )
-HELLO = [ChatMessage("user", "hi")]
+HELLO = (ChatMessage("user", "hi"),)
 
 
 def openai(server, **fields) -> object:
@@ -156,9 +157,9 @@ def test_it_accepts_a_base_url_that_already_ends_with_v1(openai_server):
 
 def test_it_chats_through_chat_completions(openai_server):
     provider = openai(openai_server, model="llama3")
-    messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "Write add()")]
+    messages = (ChatMessage("system", "Be brief."), ChatMessage("user", "Write add()"))
 
-    answer = provider.chat(messages, max_tokens=200, temperature=0.1)
+    answer = provider.chat(ChatRequest(messages, max_tokens=200, temperature=0.1))
 
     assert openai_server.last.path == "/v1/chat/completions"
     assert openai_server.last.json == {
@@ -176,7 +177,7 @@ def test_it_chats_through_chat_completions(openai_server):
 
 
 def test_it_streams_a_chat_answer_in_order(openai_server):
-    chunks = list(openai(openai_server, model="m").stream_chat(HELLO, max_tokens=10))
+    chunks = list(openai(openai_server, model="m").stream_chat(ChatRequest(HELLO, max_tokens=10)))
 
     assert chunks == ["Here", " is", " the", " function."]
     assert openai_server.last.path == "/v1/chat/completions"
@@ -186,7 +187,7 @@ def test_it_streams_a_chat_answer_in_order(openai_server):
 def test_closing_the_stream_closes_the_upstream_response(openai_server):
     events = [{"choices": [{"index": 0, "delta": {"content": f"line{i}\n"}}]} for i in range(50)]
     openai_server.script(Reply(chunks=[*sse(*events), "data: [DONE]\n\n"], chunk_delay=0.02))
-    stream = openai(openai_server, model="m").stream_chat(HELLO, max_tokens=10)
+    stream = openai(openai_server, model="m").stream_chat(ChatRequest(HELLO, max_tokens=10))
 
     with closing(stream):
         assert next(stream) == "line0\n"
@@ -199,7 +200,7 @@ def test_an_error_event_in_the_stream_is_a_provider_error(openai_server):
     openai_server.script(Reply(chunks=sse({"error": {"message": "model crashed"}})))
 
     with pytest.raises(ProviderError, match="reported an error"):
-        list(openai(openai_server, model="m").stream_chat(HELLO, max_tokens=10))
+        list(openai(openai_server, model="m").stream_chat(ChatRequest(HELLO, max_tokens=10)))
 
 
 def test_an_unexpected_body_is_a_provider_error(openai_server):

@@ -6,6 +6,7 @@ import pytest
 
 from codesuggest.providers import (
     ChatMessage,
+    ChatRequest,
     CompletionRequest,
     ProviderConfig,
     ProviderError,
@@ -13,6 +14,8 @@ from codesuggest.providers import (
     provider_for,
 )
 from tests.fake_servers import Reply, google_error
+
+HELLO = (ChatMessage("user", "hi"),)
 
 TOKEN = "ya29.secret-access-token"
 PREDICT_PATH = "/v1/projects/acme/locations/europe-west4/publishers/google/models/{}:predict"
@@ -127,14 +130,14 @@ def test_it_sends_no_credentials_to_a_plain_http_test_server_without_a_key(verte
 
 
 def test_it_chats_with_gemini(vertex_server):
-    messages = [
+    messages = (
         ChatMessage("system", "You are a helpful assistant."),
         ChatMessage("user", "Hi"),
         ChatMessage("assistant", "Hello!"),
         ChatMessage("user", "Write add()"),
-    ]
+    )
 
-    answer = vertex(vertex_server.url).chat(messages, max_tokens=300, temperature=0.5)
+    answer = vertex(vertex_server.url).chat(ChatRequest(messages, max_tokens=300, temperature=0.5))
 
     request = vertex_server.last
     assert request.path == (
@@ -155,9 +158,7 @@ def test_it_chats_with_gemini(vertex_server):
 
 
 def test_a_configured_gemini_model_is_used_for_chat(vertex_server):
-    vertex(vertex_server.url, model="gemini-2.0-flash-001").chat(
-        [ChatMessage("user", "hi")], max_tokens=5
-    )
+    vertex(vertex_server.url, model="gemini-2.0-flash-001").chat(ChatRequest(HELLO, max_tokens=5))
 
     assert vertex_server.last.path.endswith("/models/gemini-2.0-flash-001:generateContent")
 
@@ -165,13 +166,13 @@ def test_a_configured_gemini_model_is_used_for_chat(vertex_server):
 def test_a_chat_cut_by_the_token_limit_finished_for_length(vertex_server):
     vertex_server.finish_reason = "MAX_TOKENS"
 
-    answer = vertex(vertex_server.url).chat([ChatMessage("user", "hi")], max_tokens=5)
+    answer = vertex(vertex_server.url).chat(ChatRequest(HELLO, max_tokens=5))
 
     assert answer.finish_reason == "length"
 
 
 def test_it_streams_a_chat_answer_in_order(vertex_server):
-    chunks = list(vertex(vertex_server.url).stream_chat([ChatMessage("user", "hi")], max_tokens=9))
+    chunks = list(vertex(vertex_server.url).stream_chat(ChatRequest(HELLO, max_tokens=9)))
 
     assert chunks == ["Here", " is", " the", " function."]
     assert vertex_server.last.path.endswith(":streamGenerateContent")
@@ -180,7 +181,7 @@ def test_it_streams_a_chat_answer_in_order(vertex_server):
 def test_closing_a_chat_stream_closes_the_upstream_response(vertex_server):
     vertex_server.chat_text = " ".join(f"word{i}" for i in range(50))
     vertex_server.script(Reply(default=True))
-    stream = vertex(vertex_server.url).stream_chat([ChatMessage("user", "hi")], max_tokens=9)
+    stream = vertex(vertex_server.url).stream_chat(ChatRequest(HELLO, max_tokens=9))
 
     with closing(stream):
         assert next(stream) == "word0"
@@ -192,7 +193,7 @@ def test_calls_reuse_one_connection(vertex_server):
     provider = vertex(vertex_server.url)
     for _ in range(3):
         provider.complete(REQUEST)
-        provider.chat([ChatMessage("user", "hi")], max_tokens=5)
+        provider.chat(ChatRequest(HELLO, max_tokens=5))
 
     assert vertex_server.connections == 1
 
