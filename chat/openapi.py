@@ -1,45 +1,22 @@
 """The OpenAPI descriptions of the chat endpoints (worn by the views as decorators)."""
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from codesuggest.api.schema import GitLabMessage, api_schema
+from chat.params import chat_schema
+from codesuggest.api.schema import GitLabMessage, api_schema, request_serializer
 
-
-@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
-class StringOrInteger(serializers.Field):
-    pass
-
-
-class AdditionalContext(serializers.Serializer):
-    category = serializers.ChoiceField(
-        choices=["file", "snippet", "merge_request", "issue", "dependency", "local_git"]
-    )
-    id = serializers.CharField(max_length=255)
-    content = serializers.CharField()
-    metadata = serializers.DictField(required=False)
-
-
-class ChatRequest(serializers.Serializer):
-    content = serializers.CharField(max_length=settings.CHAT_MAX_CONTENT_LENGTH)
-    resource_type = serializers.ChoiceField(
-        choices=["issue", "epic", "group", "project", "merge_request", "commit"],
-        required=False,
-        help_text="Ignored without `resource_id`; only groups, projects and commits resolve.",
-    )
-    resource_id = StringOrInteger(required=False)
-    referer_url = serializers.CharField(max_length=1000, required=False)
-    client_subscription_id = serializers.CharField(
-        max_length=500,
-        required=False,
-        help_text="Also publish the answer as it is generated, to"
+ChatRequest = request_serializer(
+    "ChatRequest",
+    chat_schema(),
+    {
+        "resource_type": "Ignored without `resource_id`; only groups, projects and commits"
+        " resolve.",
+        "client_subscription_id": "Also publish the answer as it is generated, to"
         " `GET /api/v4/chat/subscriptions/{subscription_id}`.",
-    )
-    with_clean_history = serializers.BooleanField(default=False)
-    project_id = serializers.IntegerField(required=False, help_text="Required for a commit.")
-    additional_context = AdditionalContext(many=True, required=False)
+        "project_id": "Required for a commit.",
+    },
+)
 
 
 NO_CHAT = "Chat is not available to this user, or the resource does not exist or is hidden."

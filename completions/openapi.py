@@ -5,42 +5,23 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from codesuggest.api.schema import CODE_SUGGESTIONS_401, FORBIDDEN, GitLabMessage, api_schema
+from codesuggest.api.schema import (
+    CODE_SUGGESTIONS_401,
+    FORBIDDEN,
+    GitLabMessage,
+    api_schema,
+    request_serializer,
+)
+from completions.params import COMPLETION_PARAMS, MAX_INSTANCES, NUMBER_PARAMETERS
 
 # GitLab's code-suggestions endpoints ----------------------------------------------------------
 
 
-class CurrentFile(serializers.Serializer):
-    file_name = serializers.CharField(max_length=255)
-    content_above_cursor = serializers.CharField(max_length=400_000, allow_blank=True)
-    content_below_cursor = serializers.CharField(
-        max_length=400_000, allow_blank=True, required=False
-    )
-
-
-class CompletionContext(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["file", "snippet"])
-    name = serializers.CharField(max_length=255)
-    content = serializers.CharField()
-
-
-class CompletionRequest(serializers.Serializer):
-    current_file = CurrentFile()
-    intent = serializers.ChoiceField(choices=["completion", "generation"], required=False)
-    stream = serializers.BooleanField(default=False)
-    project_path = serializers.CharField(
-        required=False,
-        help_text="A project the user can see with code suggestions off answers 403.",
-    )
-    generation_type = serializers.ChoiceField(
-        choices=["comment", "empty_function", "small_file"], required=False
-    )
-    user_instruction = serializers.CharField(required=False)
-    # The API's name; DRF takes declared fields off the class, so Serializer.context is intact.
-    context = serializers.ListField(  # type: ignore[assignment]
-        child=CompletionContext(), required=False, min_length=1
-    )
-    choices_count = serializers.IntegerField(min_value=1, max_value=4, default=1)
+CompletionRequest = request_serializer(
+    "CompletionRequest",
+    COMPLETION_PARAMS,
+    {"project_path": "A project the user can see with code suggestions off answers 403."},
+)
 
 
 class CompletionModel(serializers.Serializer):
@@ -131,20 +112,28 @@ class VertexInstance(serializers.Serializer):
     suffix = serializers.CharField(allow_blank=True, required=False)
 
 
-class VertexParameters(serializers.Serializer):
-    temperature = serializers.FloatField(min_value=0, max_value=1, required=False)
-    maxOutputTokens = serializers.IntegerField(min_value=1, max_value=64, required=False)
-    candidateCount = serializers.IntegerField(min_value=1, max_value=4, required=False)
-    stopSequences = serializers.ListField(child=serializers.CharField(), required=False)
-    logprobs = serializers.IntegerField(min_value=0, max_value=5, required=False)
-    presencePenalty = serializers.FloatField(min_value=-2, max_value=2, required=False)
-    frequencyPenalty = serializers.FloatField(min_value=-2, max_value=2, required=False)
-    echo = serializers.BooleanField(required=False)
-    seed = serializers.IntegerField(required=False)
+def _vertex_number(kind: type, low: float, high: float) -> serializers.Field:
+    if kind is int:
+        return serializers.IntegerField(min_value=int(low), max_value=int(high), required=False)
+    return serializers.FloatField(min_value=low, max_value=high, required=False)
+
+
+# The numbers' limits come from the table `completions.vertex` checks them against.
+VertexParameters = type(
+    "VertexParameters",
+    (serializers.Serializer,),
+    {
+        **{name: _vertex_number(*limits) for name, limits in NUMBER_PARAMETERS.items()},
+        "stopSequences": serializers.ListField(child=serializers.CharField(), required=False),
+        "echo": serializers.BooleanField(required=False),
+    },
+)
 
 
 class PredictRequest(serializers.Serializer):
-    instances = serializers.ListField(child=VertexInstance(), min_length=1, max_length=5)
+    instances = serializers.ListField(
+        child=VertexInstance(), min_length=1, max_length=MAX_INSTANCES
+    )
     parameters = VertexParameters(required=False)
 
 

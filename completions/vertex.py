@@ -15,6 +15,7 @@ from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.features import provider_config
 from codesuggest.providers import Candidate, CompletionRequest, model_name, provider_for
 from completions import openapi
+from completions.params import MAX_INSTANCES, NUMBER_PARAMETERS
 from completions.usage import tracked_usage
 from completions.views import CodeSuggestionsView
 from projects.access import project_gating_code_suggestions
@@ -22,18 +23,6 @@ from projects.access import project_gating_code_suggestions
 CODE_GENERATION_SCHEMA = (
     "gs://google-cloud-aiplatform/schema/predict/instance/code_generation_1.0.0.yaml"
 )
-MAX_INSTANCES = 5
-
-# name: (type, minimum, maximum)
-NUMBER_PARAMETERS: dict[str, tuple[type, float, float]] = {
-    "temperature": (float, 0.0, 1.0),
-    "maxOutputTokens": (int, 1, 64),
-    "candidateCount": (int, 1, 4),
-    "logprobs": (int, 0, 5),
-    "presencePenalty": (float, -2.0, 2.0),
-    "frequencyPenalty": (float, -2.0, 2.0),
-    "seed": (int, -(2**63), 2**63 - 1),
-}
 
 
 def invalid_argument(message: str) -> ApiError:

@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from codesuggest.api.authentication import AI_SCOPES
-from codesuggest.api.params import Param
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView
 from completions import openapi
+from completions.params import COMPLETION_PARAMS
 from completions.services import (
     SuggestionRequest,
     Suggestions,
@@ -28,36 +28,6 @@ from projects.access import (
     require_code_suggestions_access,
     require_code_suggestions_feature,
 )
-
-MAX_FILE_CHARS = 400_000
-
-CONTEXT_ITEM = Param(
-    dict,
-    fields={
-        "type": Param(str, required=True, choices=("file", "snippet")),
-        "name": Param(str, required=True, allow_blank=False, max_length=255),
-        "content": Param(str, required=True, allow_blank=False),
-    },
-)
-
-COMPLETION_PARAMS = {
-    "current_file": Param(
-        dict,
-        required=True,
-        fields={
-            "file_name": Param(str, required=True, max_length=255),
-            "content_above_cursor": Param(str, required=True, max_length=MAX_FILE_CHARS),
-            "content_below_cursor": Param(str, max_length=MAX_FILE_CHARS, default=""),
-        },
-    ),
-    "intent": Param(str, choices=("completion", "generation")),
-    "stream": Param(bool, default=False),
-    "project_path": Param(str),
-    "generation_type": Param(str, choices=("comment", "empty_function", "small_file")),
-    "user_instruction": Param(str),
-    "context": Param(list, allow_blank=False, items=CONTEXT_ITEM),
-    "choices_count": Param(int, minimum=1, maximum=4, default=1),
-}
 
 
 class CodeSuggestionsView(ApiView):

@@ -3,7 +3,14 @@
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from codesuggest.api.schema import CODE_SUGGESTIONS_401, FORBIDDEN, GitLabMessage, api_schema
+from codesuggest.api.schema import (
+    CODE_SUGGESTIONS_401,
+    FORBIDDEN,
+    GitLabMessage,
+    api_schema,
+    request_serializer,
+)
+from projects.params import ENABLED_PARAMS
 
 
 class CodeSuggestionsToken(serializers.Serializer):
@@ -12,8 +19,9 @@ class CodeSuggestionsToken(serializers.Serializer):
     created_at = serializers.IntegerField(help_text="Epoch seconds.")
 
 
-class EnabledRequest(serializers.Serializer):
-    project_path = serializers.CharField(help_text="The project's full path, any case.")
+EnabledRequest = request_serializer(
+    "EnabledRequest", ENABLED_PARAMS, {"project_path": "The project's full path, any case."}
+)
 
 
 class CurrentUser(serializers.Serializer):

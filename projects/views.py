@@ -5,12 +5,12 @@ from rest_framework.response import Response
 
 from codesuggest.api import errors
 from codesuggest.api.authentication import AI_SCOPES
-from codesuggest.api.params import Param
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView, gitlab_time
 from projects import openapi
 from projects.access import require_code_suggestions_access, visible_project
 from projects.models import PersonalAccessToken, User, code_suggestions_enabled
+from projects.params import ENABLED_PARAMS
 
 
 class CodeSuggestionsTokenView(ApiView):
@@ -34,12 +34,11 @@ class CodeSuggestionsTokenView(ApiView):
 
 class CodeSuggestionsEnabledView(ApiView):
     required_scopes = AI_SCOPES
-    params = {"project_path": Param(str, required=True)}
 
     @openapi.code_suggestions_enabled
     def post(self, request: Request) -> Response:
         require_code_suggestions_access(self.user)
-        project_path = self.parse(request, self.params)["project_path"]
+        project_path = self.parse(request, ENABLED_PARAMS)["project_path"]
         project = visible_project(self.user, project_path)
         if not code_suggestions_enabled(project):
             raise errors.forbidden()

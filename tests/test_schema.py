@@ -2,6 +2,7 @@
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core.management import call_command
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
@@ -92,3 +93,23 @@ def test_get_api_schema_answers_200_without_a_credential(client):
     response = client.get("/api/schema")
     assert response.status_code == 200
     assert set(yaml.safe_load(response.content)["paths"]) == API_PATHS
+
+
+def test_request_bodies_state_the_limits_the_views_enforce(schema):
+    # Derived from the views' Param schemas: a limit changed there changes here.
+    components = schema["components"]["schemas"]
+    current_file = components["CompletionRequestCurrentFile"]["properties"]
+    assert current_file["file_name"]["maxLength"] == 255
+    assert current_file["content_above_cursor"]["maxLength"] == 400_000
+    completion = components["CompletionRequest"]
+    assert completion["required"] == ["current_file"]
+    assert completion["properties"]["choices_count"] == {
+        "type": "integer",
+        "maximum": 4,
+        "minimum": 1,
+        "default": 1,
+    }
+    assert completion["properties"]["context"]["minItems"] == 1
+    chat = components["ChatRequest"]["properties"]
+    assert chat["content"]["maxLength"] == settings.CHAT_MAX_CONTENT_LENGTH
+    assert components["VertexParameters"]["properties"]["candidateCount"]["maximum"] == 4

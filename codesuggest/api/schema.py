@@ -2,10 +2,12 @@
 
 Each app describes its own endpoints in its `openapi.py`, with `api_schema` below, and its views
 wear those descriptions as decorators. Nothing here changes what a request does: the
-serializers are for the schema only; the views validate with `codesuggest.api.params`.
+serializers are for the schema only; the views validate with `codesuggest.api.params`, and
+`request_serializer` derives the request bodies from those same schemas.
 """
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -16,8 +18,11 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
+    extend_schema_field,
 )
 from rest_framework import serializers
+
+from codesuggest.api.params import Param, Schema
 
 # The short-lived token, last: only the code-suggestion endpoints take it.
 TOKEN_SCHEMES = ["privateTokenHeader", "privateTokenQuery", "bearerToken", "codeSuggestionsToken"]
@@ -65,6 +70,63 @@ class BrowserSessionScheme(OpenApiAuthenticationExtension):
             "description": "A signed-in user of the service's own pages (with Django's CSRF"
             " token on unsafe methods).",
         }
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+class StringOrInteger(serializers.Field):
+    pass
+
+
+def request_serializer(
+    name: str, schema: Schema, help_texts: Mapping[str, str] | None = None
+) -> type[serializers.Serializer]:
+    """A serializer describing the body that `params.parse(…, schema)` accepts, so the limits
+    are declared once. Nested objects become components named `<name><Field>`; `help_texts`
+    describes top-level fields."""
+    fields = {
+        key: _field(f"{name}{key.title().replace('_', '')}", param, (help_texts or {}).get(key))
+        for key, param in schema.items()
+    }
+    # Built as `class <name>(Serializer)` would be; drf-spectacular names the component <name>.
+    return cast(type[serializers.Serializer], type(name, (serializers.Serializer,), fields))
+
+
+def _field(name: str, param: Param, help_text: str | None = None) -> serializers.Field:
+    options: dict[str, Any] = {"help_text": help_text}
+    options |= {"required": param.required} if param.default is None else {"default": param.default}
+    # A blank string is never among the choices, whatever allow_blank says.
+    if param.choices:
+        return serializers.ChoiceField(choices=list(param.choices), **options)
+    if param.kind is str:
+        return serializers.CharField(
+            allow_blank=param.allow_blank,
+            **_limits(min_length=None if param.allow_blank else 1, max_length=param.max_length),
+            **options,
+        )
+    if param.kind is bool:
+        return serializers.BooleanField(**options)
+    if param.kind is int:
+        return serializers.IntegerField(
+            **_limits(min_value=param.minimum, max_value=param.maximum), **options
+        )
+    if param.kind is dict:
+        if param.fields is None:
+            return serializers.DictField(**options)
+        return request_serializer(name, param.fields)(**options)
+    if param.kind is list:
+        return serializers.ListField(
+            child=_field(name, param.items) if param.items else serializers.JSONField(),
+            **_limits(min_length=None if param.allow_blank else 1, max_length=param.max_length),
+            **options,
+        )
+    if isinstance(param.kind, tuple) and set(param.kind) == {str, int}:
+        return StringOrInteger(**options)
+    raise TypeError(f"{name}: no OpenAPI description for {param.kind}")
+
+
+def _limits(**limits: int | None) -> dict[str, Any]:
+    # DRF takes None as "no limit", but its stubs type these arguments as int.
+    return {key: value for key, value in limits.items() if value is not None}
 
 
 class GitLabMessage(serializers.Serializer):

@@ -1,0 +1,47 @@
+"""What the completions endpoints accept: checked by the views, described by `openapi.py`."""
+
+from codesuggest.api.params import Param
+
+MAX_FILE_CHARS = 400_000
+
+CONTEXT_ITEM = Param(
+    dict,
+    fields={
+        "type": Param(str, required=True, choices=("file", "snippet")),
+        "name": Param(str, required=True, allow_blank=False, max_length=255),
+        "content": Param(str, required=True, allow_blank=False),
+    },
+)
+
+COMPLETION_PARAMS = {
+    "current_file": Param(
+        dict,
+        required=True,
+        fields={
+            "file_name": Param(str, required=True, max_length=255),
+            "content_above_cursor": Param(str, required=True, max_length=MAX_FILE_CHARS),
+            "content_below_cursor": Param(str, max_length=MAX_FILE_CHARS, default=""),
+        },
+    ),
+    "intent": Param(str, choices=("completion", "generation")),
+    "stream": Param(bool, default=False),
+    "project_path": Param(str),
+    "generation_type": Param(str, choices=("comment", "empty_function", "small_file")),
+    "user_instruction": Param(str),
+    "context": Param(list, allow_blank=False, items=CONTEXT_ITEM),
+    "choices_count": Param(int, minimum=1, maximum=4, default=1),
+}
+
+# Vertex AI's predict API, checked by `completions.vertex` with Google's errors.
+MAX_INSTANCES = 5
+
+# name: (type, minimum, maximum)
+NUMBER_PARAMETERS: dict[str, tuple[type, float, float]] = {
+    "temperature": (float, 0.0, 1.0),
+    "maxOutputTokens": (int, 1, 64),
+    "candidateCount": (int, 1, 4),
+    "logprobs": (int, 0, 5),
+    "presencePenalty": (float, -2.0, 2.0),
+    "frequencyPenalty": (float, -2.0, 2.0),
+    "seed": (int, -(2**63), 2**63 - 1),
+}
