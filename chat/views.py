@@ -1,5 +1,3 @@
-from typing import cast
-
 from django.http import StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +13,6 @@ from chat.services import (
 )
 from codesuggest.api.authentication import AI_SCOPES
 from codesuggest.api.views import ApiView
-from projects.models import User
 
 
 class ChatCompletionsView(ApiView):
@@ -23,7 +20,7 @@ class ChatCompletionsView(ApiView):
 
     @openapi.chat_completions
     def post(self, request: Request) -> Response:
-        user = cast(User, request.user)  # IsAuthenticated let only a user through
+        user = self.user
         require_chat_access(user)
         data = self.parse(request, chat_schema())
         resource = resource_resolve(
@@ -58,7 +55,7 @@ class ChatSubscriptionView(ApiView):
 
     @openapi.chat_subscription
     def get(self, request: Request, subscription_id: str) -> StreamingHttpResponse:
-        user = cast(User, request.user)
+        user = self.user
         require_chat_access(user)
         events = subscription_events(user=user, subscription_id=subscription_id)
         release_database_connection()
