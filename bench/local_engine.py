@@ -9,11 +9,16 @@ from the text above and the text below (from the next line on). An empty answer 
 """
 
 import argparse
+import http.client
+import json
+import os
 import pathlib
 import random
 import re
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -118,25 +123,37 @@ def report_accuracy(results: list[dict[str, object]]) -> None:
         print(f"{threshold:<12.2f}{len(answered) / len(results):>9.1%}{precision:>19.1%}{mark}")
 
 
-def measure_latency(engine: LocalEngine, files: list[SourceFile], rng: random.Random) -> None:
+def large_file_cursors(
+    files: list[SourceFile], rng: random.Random
+) -> tuple[str, list[tuple[str, str]]]:
+    """A file of >160 KB made of held-out code, and 200 (prefix, suffix) pairs with at least
+    100 KB above the cursor, at successive positions, as a developer moving down the file."""
     text = ""
     for source in sorted(files, key=lambda f: -f.size):
         text += source.read()
         if len(text) > 160_000:
             break
     lines = [m.end() for m in re.finditer("\n", text) if 100_000 <= m.end() < len(text) - 2000]
-    cursors = sorted(rng.sample(lines, 200))
-    timings, cpu_timings = [], []
-    for cursor in cursors:
+    cursors = []
+    for cursor in sorted(rng.sample(lines, 200)):
         indent = len(text[cursor:]) - len(text[cursor:].lstrip(" "))
-        end = text.index("\n", cursor)
+        cursors.append((text[: cursor + indent], text[text.index("\n", cursor) :]))
+    return text, cursors
+
+
+def print_percentiles(label: str, values: list[float]) -> float:
+    ordered = sorted(values)
+    p50, p99 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)]
+    print(f"  {label:<11} p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    return p50
+
+
+def measure_latency(engine: LocalEngine, cursors: list[tuple[str, str]]) -> float:
+    timings, cpu_timings = [], []
+    for prefix, suffix in cursors:
         started, cpu_started = time.perf_counter(), time.process_time()
         engine.complete(
-            prefix=text[: cursor + indent],
-            suffix=text[end:],
-            language="python",
-            project_key=None,
-            max_tokens=64,
+            prefix=prefix, suffix=suffix, language="python", project_key=None, max_tokens=64
         )
         timings.append((time.perf_counter() - started) * 1000)
         cpu_timings.append((time.process_time() - cpu_started) * 1000)
@@ -144,10 +161,84 @@ def measure_latency(engine: LocalEngine, files: list[SourceFile], rng: random.Ra
         f"latency with >=100 KB above the cursor, {len(cursors) - 1} requests at successive "
         f"positions after a first one ({timings[0]:.0f} ms, lexes the whole file):"
     )
-    for label, values in (("wall clock", timings[1:]), ("CPU time", cpu_timings[1:])):
-        ordered = sorted(values)
-        p50, p99 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)]
-        print(f"  {label:<11} p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print_percentiles("CPU time", cpu_timings[1:])
+    return print_percentiles("wall clock", timings[1:])
+
+
+def measure_http_latency(work: pathlib.Path, cursors: list[tuple[str, str]]) -> float:
+    """The same requests through POST /api/v4/code_suggestions/completions of a gunicorn
+    server (one worker, production configuration) using the same base model."""
+    env = {
+        **os.environ,
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-long-enough-for-hs256",
+        "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+        "LOCAL_ENGINE_DIR": str(work),
+        "CODE_SUGGESTIONS_RATE_LIMIT": "0",
+        "GUNICORN_WORKERS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    (work / "bench.sqlite3").unlink(missing_ok=True)
+    root = pathlib.Path(__file__).resolve().parent.parent
+
+    def manage(*args: str) -> str:
+        command = [sys.executable, "manage.py", *args]
+        return subprocess.run(
+            command, env=env, cwd=root, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    manage("migrate", "--no-input")
+    manage("create_user", "bench")
+    token = manage("create_token", "bench")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "codesuggest.wsgi"],
+        env=env,
+        cwd=root,
+    )
+    try:
+        connection = _connect(port)
+        timings = []
+        for prefix, suffix in cursors:
+            body = json.dumps(
+                {
+                    "current_file": {
+                        "file_name": "big.py",
+                        "content_above_cursor": prefix,
+                        "content_below_cursor": suffix,
+                    }
+                }
+            )
+            started = time.perf_counter()
+            connection.request(
+                "POST",
+                "/api/v4/code_suggestions/completions",
+                body,
+                {"PRIVATE-TOKEN": token, "Content-Type": "application/json"},
+            )
+            response = connection.getresponse()
+            response.read()
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status == 200, response.status
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(f"through the HTTP endpoint ({len(timings[1:])} requests after the first, same cursors):")
+    return print_percentiles("wall clock", timings[1:])
+
+
+def _connect(port: int) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def main() -> None:
@@ -178,7 +269,10 @@ def main() -> None:
     print("\n== held-out standard library files ==")
     report_accuracy(evaluate(engine, held_out, arguments.positions, None, SEED))
     print()
-    measure_latency(engine, held_out, random.Random(SEED))
+    _, cursors = large_file_cursors(held_out, random.Random(SEED))
+    in_engine = measure_latency(engine, cursors)
+    through_http = measure_http_latency(work, cursors)
+    print(f"  HTTP / engine p50 ratio: {through_http / in_engine:.2f}x")
 
     print("\n== half of a repository indexed (Django from .venv) ==")
     django = pathlib.Path(__import__("django").__file__).parent

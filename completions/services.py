@@ -26,8 +26,9 @@ COMPLETION_MAX_TOKENS = 64
 GENERATION_MAX_TOKENS = 1024
 # Context windows (tokens) by model family; the prompt is cut to fit beside the output.
 CONTEXT_WINDOWS = (
-    # The local engine reads all it is given; 100 KB above the cursor is its design point.
-    ("local-ngram", 32_768),
+    # The local engine reads whole files (up to the 400,000-character limit) and caches their
+    # tokens; cutting the prefix would move its start at every keystroke and defeat that cache.
+    ("local-ngram", 1_000_000),
     ("code-gecko", 2048),
     ("codestral", 32_768),
     ("qwen", 32_768),
