@@ -20,13 +20,13 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from codesuggest.shared_redis import redis_client
+
 PREFIX = "codesuggest:chat"
 # How often the cache fallback looks again; Redis readers block instead.
 CACHE_POLL_SECONDS = 0.05
 # Longest single block on a stream, so that the reader can send keep-alives.
 STREAM_BLOCK_MS = 5_000
-
-_clients: dict[str, redis.Redis] = {}  # by URL and timeout
 
 
 def _redis() -> redis.Redis | None:
@@ -34,14 +34,7 @@ def _redis() -> redis.Redis | None:
     if not url:
         return None
     # Blocking reads last up to CHAT_TIMEOUT: the socket must wait longer than they do.
-    socket_timeout = settings.CHAT_TIMEOUT + STREAM_BLOCK_MS / 1000 + 5
-    key = f"{url} {socket_timeout}"
-    client = _clients.get(key)
-    if client is None:
-        client = _clients[key] = redis.Redis.from_url(
-            url, socket_timeout=socket_timeout, socket_connect_timeout=5, health_check_interval=30
-        )
-    return client
+    return redis_client(url, socket_timeout=settings.CHAT_TIMEOUT + STREAM_BLOCK_MS / 1000 + 5)
 
 
 def _signal_key(request_id: str) -> str:

@@ -7,10 +7,13 @@ from django.conf import settings
 
 
 @cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, health_check_interval=30)
+def redis_client(url: str, *, socket_timeout: float | None = None) -> redis.Redis:
+    """One client (and connection pool) per Redis URL and timeout for the whole process."""
+    return redis.Redis.from_url(
+        url, socket_timeout=socket_timeout, socket_connect_timeout=5, health_check_interval=30
+    )
 
 
 def shared_redis() -> redis.Redis | None:
     """The shared Redis (`REDIS_URL`), or None in the embedded default, which has none."""
-    return _client(settings.REDIS_URL) if settings.REDIS_URL else None
+    return redis_client(settings.REDIS_URL) if settings.REDIS_URL else None
