@@ -360,3 +360,18 @@ def test_the_model_family_chooses_the_fill_in_the_middle_template(
     assert sent["prompt"].startswith("<|fim_prefix|>")
     assert sent["prompt"].endswith("<|fim_suffix|>\n<|fim_middle|>")
     assert "<|endoftext|>" in sent["stop"]
+
+
+def test_an_admins_provider_and_model_override_the_environment(api, upstream, settings, bob_token):
+    settings.COMPLETIONS_PROVIDER = "local"  # what the environment says
+    overrides = InstanceSettings.load()
+    overrides.completions_provider = "openai"
+    overrides.completions_model = "starcoder2-15b"
+    overrides.save()
+
+    response = api.post(COMPLETIONS, completion_body(), token=bob_token)
+
+    assert response.json()["model"]["engine"] == "openai"
+    assert response.json()["model"]["name"] == "starcoder2-15b"
+    assert upstream.last.json["model"] == "starcoder2-15b"
+    assert upstream.last.json["prompt"].startswith("<fim_prefix>")
