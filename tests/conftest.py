@@ -49,6 +49,15 @@ def world(db) -> World:
     return World(alice, bob, charlie, group, subgroup, project, public_project)
 
 
+# What an AI endpoint answers a token without the `api` or `ai_features` scope (api.md §1.2).
+INSUFFICIENT_SCOPE = {
+    "error": "insufficient_scope",
+    "error_description": "The request requires higher privileges than provided by the "
+    "access token.",
+    "scope": "ai_features api",
+}
+
+
 def make_token(user: User, scopes: tuple[str, ...] = ("api",), **fields: Any) -> str:
     _, plaintext = PersonalAccessToken.create(user=user, name="test", scopes=list(scopes), **fields)
     return plaintext

@@ -4,7 +4,7 @@ from completions.models import UsageEvent
 from completions.usage import flush_usage_events
 from projects.models import InstanceSettings
 from tests.completions.conftest import COMPLETIONS, PYTHON_ABOVE, completion_body
-from tests.conftest import make_token
+from tests.conftest import INSUFFICIENT_SCOPE, make_token
 
 
 def test_it_returns_a_completion_in_gitlabs_shape(api, upstream, bob_token):
@@ -184,7 +184,7 @@ def test_a_read_api_token_is_not_enough(api, upstream, world):
     response = api.post(COMPLETIONS, completion_body(), token=token)
 
     assert response.status_code == 403
-    assert response.json()["error"] == "insufficient_scope"
+    assert response.json() == INSUFFICIENT_SCOPE
 
 
 def test_a_user_without_code_suggestions_access_gets_401(api, upstream, world, bob_token):

@@ -1,7 +1,7 @@
 import time
 
 from tests.completions.conftest import COMPLETIONS, completion_body
-from tests.conftest import make_token
+from tests.conftest import INSUFFICIENT_SCOPE, make_token
 
 DIRECT_ACCESS = "/api/v4/code_suggestions/direct_access"
 
@@ -38,7 +38,7 @@ def test_a_read_api_token_cannot_get_one(api, world):
     response = api.post(DIRECT_ACCESS, token=make_token(world.bob, scopes=("read_api",)))
 
     assert response.status_code == 403
-    assert response.json()["error"] == "insufficient_scope"
+    assert response.json() == INSUFFICIENT_SCOPE
 
 
 def test_a_user_without_code_suggestions_cannot_get_one(api, world, bob_token):

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from projects.models import PersonalAccessToken
-from tests.conftest import make_token
+from tests.conftest import INSUFFICIENT_SCOPE, make_token
 
 URL = "/api/v4/user"
 UNAUTHORIZED = {"message": "401 Unauthorized"}
@@ -170,12 +170,7 @@ def test_a_read_api_token_lacks_the_scope_for_code_suggestions(api, world):
         token=make_token(world.alice, ("read_api",)),
     )
     assert response.status_code == 403
-    assert response.json() == {
-        "error": "insufficient_scope",
-        "error_description": "The request requires higher privileges than provided by the "
-        "access token.",
-        "scope": "ai_features api",
-    }
+    assert response.json() == INSUFFICIENT_SCOPE
 
 
 def test_revocation_is_reported_before_scope(api, world):

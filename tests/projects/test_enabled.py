@@ -3,7 +3,7 @@
 import pytest
 
 from projects.models import Group, InstanceSettings, Project
-from tests.conftest import make_token
+from tests.conftest import INSUFFICIENT_SCOPE, make_token
 
 URL = "/api/v4/code_suggestions/enabled"
 NOT_FOUND = {"message": "404 Not Found"}
@@ -188,7 +188,7 @@ def test_it_refuses_a_read_api_token(api, world):
         URL, {"project_path": "acme/website"}, token=make_token(world.alice, ("read_api",))
     )
     assert response.status_code == 403
-    assert response.json()["error"] == "insufficient_scope"
+    assert response.json() == INSUFFICIENT_SCOPE
 
 
 def test_it_accepts_an_ai_features_token(api, world):

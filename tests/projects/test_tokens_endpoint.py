@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import Client
 
 from projects.models import PersonalAccessToken, token_digest
-from tests.conftest import make_token
+from tests.conftest import INSUFFICIENT_SCOPE, make_token
 
 URL = "/api/v4/code_suggestions/tokens"
 COMPLETIONS = "/api/v4/code_suggestions/completions"
@@ -74,12 +74,7 @@ def test_it_accepts_either_ai_scope(api, world, scopes):
 def test_it_refuses_a_read_api_token(api, world):
     response = api.post(URL, token=make_token(world.alice, ("read_api",)))
     assert response.status_code == 403
-    assert response.json() == {
-        "error": "insufficient_scope",
-        "error_description": "The request requires higher privileges than provided by the "
-        "access token.",
-        "scope": "ai_features api",
-    }
+    assert response.json() == INSUFFICIENT_SCOPE
 
 
 def test_a_browser_session_gets_a_token_tied_to_the_user_alone(api, world):
