@@ -75,8 +75,10 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-# TLS usually ends at the proxy in front; trust its header only when it is set up to send it.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if SECURE_SSL_REDIRECT:
+    # Redirecting to HTTPS means TLS ends at the proxy in front, which says so in this header.
+    # Without such a proxy a client could send the header itself, so it is not trusted then.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
 CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
 X_FRAME_OPTIONS = "SAMEORIGIN"

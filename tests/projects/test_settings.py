@@ -10,10 +10,10 @@ from django.conf import settings
 SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
 
-def start(**env: str) -> subprocess.CompletedProcess:
+def start(*, code: str = SETUP, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     return subprocess.run(
-        [sys.executable, "-c", SETUP],
+        [sys.executable, "-c", code],
         cwd=settings.BASE_DIR,
         env={**clean, "DJANGO_SETTINGS_MODULE": "codesuggest.settings", **env},
         capture_output=True,
@@ -70,3 +70,18 @@ def test_it_refuses_a_rate_limit_that_is_not_a_number():
 def test_it_reads_true_and_false_whatever_their_case():
     result = start(DJANGO_DEBUG="True", DJANGO_SECRET_KEY="s")
     assert result.stdout.strip() == "True"
+
+
+def test_the_forwarded_protocol_is_trusted_only_behind_a_tls_proxy():
+    result = start(
+        DJANGO_SECRET_KEY="a-real-secret",
+        code="from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)",
+    )
+    behind_proxy = start(
+        DJANGO_SECRET_KEY="a-real-secret",
+        DJANGO_SECURE_SSL_REDIRECT="true",
+        code="from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)",
+    )
+
+    assert result.stdout.strip() == "None"
+    assert behind_proxy.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
