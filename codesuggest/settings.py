@@ -153,6 +153,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": 10,
         }
     }
+    # With a pool, Django passes this on as the pool's check: a connection broken while it sat
+    # in the pool (a database restart, a terminated backend) is replaced before it is lent,
+    # instead of failing the request that got it. One round trip per borrow; requests on the
+    # completions hot path rarely borrow at all.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that the worker and server processes the tests start share it;
     # one per test run, so that runs side by side do not trip over each other.
@@ -165,6 +170,9 @@ if REDIS_URL:
             "BACKEND": "codesuggest.cache.PooledRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "codesuggest",
+            # Short: the cache can do without Redis (codesuggest/cache.py), and a Redis that
+            # stopped answering must not hold every request for long before it does.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
@@ -230,6 +238,9 @@ SIMPLE_JWT = {
 }
 
 CODE_SUGGESTIONS_RATE_LIMIT = env_int("CODE_SUGGESTIONS_RATE_LIMIT", 60)
+# While Redis, which counts requests, is unavailable: `open` serves without counting, `closed`
+# answers 503. Open by default: an outage of the counter should not become one of the service.
+RATE_LIMIT_WITHOUT_REDIS = env_choice("RATE_LIMIT_WITHOUT_REDIS", "open", ("open", "closed"))
 
 PROVIDER_NAMES = ("local", "vertex", "openai", "anthropic")
 COMPLETIONS_PROVIDER = env_choice("COMPLETIONS_PROVIDER", "local", PROVIDER_NAMES)

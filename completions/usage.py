@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.signals import request_finished
+from django.db import connection
 from django.utils import timezone
 
 from completions.models import UsageEvent
@@ -89,6 +90,12 @@ def flush_usage_events(*, force: bool = True) -> int:
 
 def _flush_when_due(**kwargs: Any) -> None:
     flush_usage_events(force=False)
+    # Django gave the request's connection back to the pool before this receiver ran; the
+    # write borrowed another, which nothing else would return once the client disconnects.
+    # Under gevent every request is a greenlet of its own, so each flush leaked one connection
+    # until the pool was empty.
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 request_finished.connect(_flush_when_due, dispatch_uid="completions.usage.flush")

@@ -66,30 +66,34 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(env: dict[str, str]) -> Iterator[str]:
-    """The service under gunicorn in a process of its own, on the tests' database; its URL."""
+def server_process(env: dict[str, str], *, production: bool = False) -> Iterator[str]:
+    """The service under gunicorn in a process of its own, on the tests' database; its URL.
+
+    `production`: gunicorn.conf.py as deployed (one gevent worker); otherwise one gthread worker.
+    """
     port = free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url_for_processes(),
         "DJANGO_SECRET_KEY": "test-only-secret-key-long-enough-for-hs256",
         "DJANGO_DEBUG": "false",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_ACCESS_LOG": "",
         **env,
     }
+    if production:
+        worker = ["--config", "gunicorn.conf.py"]
+    else:
+        worker = ["--workers", "1", "--threads", "8", "--worker-class", "gthread"]
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
             "codesuggest.wsgi",
+            *worker,
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "8",
-            "--worker-class",
-            "gthread",
             "--log-level",
             "warning",
         ],
