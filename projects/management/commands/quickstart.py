@@ -1,10 +1,12 @@
 import json
+import os
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from projects.models import Group, PersonalAccessToken, User, Visibility
+from projects.models import Group, PersonalAccessToken, User, Visibility, token_digest
 from projects.services import group_create, member_add, project_create
 
 ADMIN = "admin"
@@ -22,10 +24,14 @@ TOKEN_NAME = "quickstart"  # noqa: S105 - the token's label
 
 
 class Command(BaseCommand):
-    help = "Prepare the embedded run: an admin and a demo project (once), and a fresh token."
+    help = (
+        "Prepare the embedded run: an admin and a demo project (once), and a token that stays "
+        "valid from one start to the next."
+    )
 
     def handle(self, *args, **options):
-        password_file = settings.BASE_DIR / "var" / "admin-password"
+        local_dir = settings.BASE_DIR / "var"
+        password_file = local_dir / "admin-password"
         admin = User.objects.filter(username=ADMIN).first()
         if admin is None:
             admin = self._create_admin(password_file)
@@ -33,26 +39,16 @@ class Command(BaseCommand):
             group_create(full_path="demo", name="Demo")
             project_create(full_path=DEMO_PROJECT, visibility=Visibility.PRIVATE)
             member_add(full_path="demo", user=admin)
-        self._print_welcome(admin, password_file)
+        token = quickstart_token(admin, local_dir / "quickstart-token")
+        self._print_welcome(token, password_file)
 
-    def _create_admin(self, password_file) -> User:
+    def _create_admin(self, password_file: Path) -> User:
         password = secrets.token_urlsafe(12)
         admin = User.objects.create_superuser(ADMIN, email="admin@example.com", password=password)
-        # Kept beside the local database (which holds everything else anyway), readable by
-        # this user only, so the login is still at hand on the next start.
-        password_file.parent.mkdir(parents=True, exist_ok=True)
-        password_file.touch(mode=0o600)
-        password_file.write_text(password)
+        write_private(password_file, password)
         return admin
 
-    def _print_welcome(self, admin: User, password_file) -> None:
-        # Each start hands out a new token and revokes the previous quickstart one.
-        for previous in PersonalAccessToken.objects.filter(user=admin, name=TOKEN_NAME):
-            previous.revoked = True
-            previous.save()
-        _, token = PersonalAccessToken.create(
-            user=admin, name=TOKEN_NAME, scopes=["api", "ai_features"]
-        )
+    def _print_welcome(self, token: str, password_file: Path) -> None:
         password = password_file.read_text() if password_file.exists() else "(set earlier)"
         url = "http://127.0.0.1:8000"
         body = json.dumps({"project_path": DEMO_PROJECT, "current_file": EXAMPLE_FILE})
@@ -66,3 +62,36 @@ codesuggest is starting on {url}
             -d '{body}'
 """
         )
+
+
+def quickstart_token(admin: User, token_file: Path) -> str:
+    """The token printed last time while it still works; otherwise a new one, kept for next time.
+
+    Editors configured with the printed token keep working across restarts. When it stops
+    working (revoked in the admin, expired, or the database was recreated) a new one is made;
+    older tokens are left as they are, for the admin to revoke.
+    """
+    if token_file.exists():
+        stored = token_file.read_text().strip()
+        token = PersonalAccessToken.objects.filter(digest=token_digest(stored), user=admin).first()
+        if token is not None and token.is_active():
+            return stored
+    _, plaintext = PersonalAccessToken.create(
+        user=admin, name=TOKEN_NAME, scopes=["api", "ai_features"]
+    )
+    # Tokens live only as digests in the database; this file is the one deliberate exception,
+    # for the local development login. It sits beside the local database (which holds all
+    # the rest anyway), readable by this user only, like the admin password.
+    write_private(token_file, plaintext)
+    return plaintext
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to a file only its owner may read (0600), whatever was there before."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created 0600 from the start, so the secret is never readable by others, not even briefly;
+    # chmod as well for a file left with wider permissions by an older version.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
