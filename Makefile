@@ -5,20 +5,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint
+# Where `make run` serves.
+RUN_HOST := 127.0.0.1
+RUN_PORT := 8000
+
+.PHONY: run run-port-free test lint
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+# The port is checked first: a second `make run` must stop before it migrates or prints anything.
+run: run-port-free $(STAMP)
 	mkdir -p var
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input
 	@echo "Preparing the local engine's base models (a few minutes the first time only)..."
 	DJANGO_DEBUG=true $(BIN)/python manage.py build_local_engine
 	DJANGO_DEBUG=true $(BIN)/python manage.py quickstart
-	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=true $(BIN)/python manage.py runserver $(RUN_HOST):$(RUN_PORT)
+
+# Binds the address as runserver will (create_server sets SO_REUSEADDR, so a port the last run
+# left in TIME_WAIT counts as free) and lets it go at once.
+run-port-free:
+	@$(PYTHON) -c 'import socket, sys; socket.create_server((sys.argv[1], int(sys.argv[2]))).close()' \
+	  $(RUN_HOST) $(RUN_PORT) 2>/dev/null || { \
+	  echo "make run: $(RUN_HOST):$(RUN_PORT) is already in use. Is codesuggest running already?" \
+	    "Stop it first (the token it printed stays valid)." >&2; exit 1; }
 
 test: $(STAMP)
 	mkdir -p var

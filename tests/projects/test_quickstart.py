@@ -1,12 +1,16 @@
-"""manage.py quickstart (what `make run` calls before serving): an admin, a demo project, and a
-token an editor can keep using from one start to the next."""
+"""`make run` and manage.py quickstart, which it calls before serving: an admin, a demo project,
+and a token an editor can keep using from one start to the next."""
 
+import os
 import re
+import socket
 import stat
+import subprocess
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -88,3 +92,30 @@ def test_the_token_is_kept_readable_by_its_owner_only(db, local_dir):
     assert token_file.read_text() == token
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert stat.S_IMODE((local_dir / "admin-password").stat().st_mode) == 0o600
+
+
+def test_make_run_stops_before_migrating_when_its_port_is_taken(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))},
+        "DATABASE_URL": f"sqlite:///{database}",
+        # A setting that stops manage.py at once: were the check missing, this test would fail
+        # quickly instead of building the engine's models and serving.
+        "COMPLETIONS_PROVIDER": "not-a-provider",
+    }
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            ["make", "run", f"RUN_PORT={port}"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode != 0
+    assert f"make run: 127.0.0.1:{port} is already in use" in result.stderr
+    assert "manage.py" not in result.stdout + result.stderr
+    assert not database.exists()
