@@ -53,6 +53,8 @@ class Message(models.Model):
     referer_url = models.CharField(max_length=1000, blank=True)
     client_subscription_id = models.CharField(max_length=500, blank=True)
     with_clean_history = models.BooleanField(default=False)
+    # When a question was last handed to the workers (the sweep hands on orphaned ones again).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,7 +62,15 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["user", "role", "id"], name="chat_user_role_id")]
+        indexes = [
+            models.Index(fields=["user", "role", "id"], name="chat_user_role_id"),
+            # The sweep reads the few pending questions among many answered ones.
+            models.Index(
+                fields=["dispatched_at"],
+                condition=models.Q(state="pending"),
+                name="chat_pending_dispatched_at",
+            ),
+        ]
         constraints = [
             # The database, not only the task, makes sure a question is answered once.
             models.UniqueConstraint(

@@ -9,17 +9,23 @@ Two channels, both in Redis so that any web process can read what any worker wro
 
 Without Redis (the embedded default, where tasks run in-process) both live in Django's cache,
 which works within one process only.
+
+While Redis is unavailable the worker's writes are skipped (the answer's record is the database;
+the outage is logged once), and the web process's reads raise RelayUnavailable, which the chat
+endpoints answer with 503.
 """
 
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from codesuggest.outages import Dependency
 from codesuggest.shared_redis import redis_client
 
 PREFIX = "codesuggest:chat"
@@ -27,14 +33,40 @@ PREFIX = "codesuggest:chat"
 CACHE_POLL_SECONDS = 0.05
 # Longest single block on a stream, so that the reader can send keep-alives.
 STREAM_BLOCK_MS = 5_000
+# Logged apart from the cache's Redis: in a deployment with a RabbitMQ broker they may differ.
+RELAY = Dependency("Redis (chat answers)")
 
 
-def _redis() -> redis.Redis | None:
+class RelayUnavailable(Exception):
+    """Redis, through which answers reach the web processes, cannot be reached."""
+
+
+def shared_client() -> redis.Redis | None:
     url = settings.CHAT_REDIS_URL
     if not url:
         return None
     # Blocking reads last up to CHAT_TIMEOUT: the socket must wait longer than they do.
     return redis_client(url, socket_timeout=settings.CHAT_TIMEOUT + STREAM_BLOCK_MS / 1000 + 5)
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        RELAY.failed(exc)
+        raise RelayUnavailable from exc
+    RELAY.succeeded()
+
+
+@contextmanager
+def _best_effort() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        RELAY.failed(exc)
+    else:
+        RELAY.succeeded()
 
 
 def _signal_key(request_id: str) -> str:
@@ -48,7 +80,7 @@ def _stream_key(user_id: int, subscription_id: str) -> str:
 
 def _signal_ttl() -> int:
     # Long enough for the slowest answer; a signal nobody waits for any more simply expires.
-    return settings.CHAT_TASK_TIME_LIMIT * (settings.CHAT_TASK_MAX_RETRIES + 1) + 60
+    return settings.CHAT_QUESTION_DEADLINE + 60
 
 
 # The answer signal --------------------------------------------------------------------------
@@ -57,7 +89,7 @@ def _signal_ttl() -> int:
 def signal_answer(request_id: str, outcome: dict[str, Any]) -> None:
     """Tell whoever waits for `request_id` how it ended: {"state", "content" | "error"}."""
     payload = json.dumps(outcome)
-    client = _redis()
+    client = shared_client()
     if client is None:
         cache.set(_signal_key(request_id), payload, _signal_ttl())
         return
@@ -65,12 +97,13 @@ def signal_answer(request_id: str, outcome: dict[str, Any]) -> None:
     pipe = client.pipeline()
     pipe.rpush(key, payload)
     pipe.expire(key, _signal_ttl())
-    pipe.execute()
+    with _best_effort():
+        pipe.execute()
 
 
 def wait_for_answer(request_id: str, timeout: float) -> dict[str, Any] | None:
     """The outcome signalled for `request_id`, or None after `timeout` seconds."""
-    client = _redis()
+    client = shared_client()
     key = _signal_key(request_id)
     if client is None:
         deadline = time.monotonic() + timeout
@@ -81,7 +114,8 @@ def wait_for_answer(request_id: str, timeout: float) -> dict[str, Any] | None:
             time.sleep(CACHE_POLL_SECONDS)
     else:
         # BLPOP takes whole seconds on old servers; fractions work on Redis ≥ 6.
-        popped = client.blpop([key], timeout=max(timeout, 0.01))
+        with _reading():
+            popped = client.blpop([key], timeout=max(timeout, 0.01))
         payload = popped[1] if popped else None
     return json.loads(payload) if payload is not None else None
 
@@ -91,18 +125,19 @@ def wait_for_answer(request_id: str, timeout: float) -> dict[str, Any] | None:
 
 def stream_reset(user_id: int, subscription_id: str) -> None:
     """Forget an earlier answer on this subscription, so that a reader sees only the new one."""
-    client = _redis()
+    client = shared_client()
     key = _stream_key(user_id, subscription_id)
     if client is None:
         cache.delete(key)
     else:
-        client.delete(key)
+        with _reading():
+            client.delete(key)
 
 
 def stream_publish(user_id: int, subscription_id: str, event: str, data: dict[str, Any]) -> None:
     key = _stream_key(user_id, subscription_id)
     entry: dict[Any, Any] = {"event": event, "data": json.dumps(data)}
-    client = _redis()
+    client = shared_client()
     if client is None:
         # Only one process writes (the eager task), so read-modify-write is safe enough here.
         cache.set(key, [*cache.get(key, []), entry], settings.CHAT_STREAM_TTL)
@@ -110,7 +145,8 @@ def stream_publish(user_id: int, subscription_id: str, event: str, data: dict[st
     pipe = client.pipeline()
     pipe.xadd(key, entry, maxlen=100_000, approximate=True)
     pipe.expire(key, settings.CHAT_STREAM_TTL)
-    pipe.execute()
+    with _best_effort():
+        pipe.execute()
 
 
 def stream_read(
@@ -121,7 +157,7 @@ def stream_read(
     nothing new arrives, so the caller can keep its connection alive."""
     key = _stream_key(user_id, subscription_id)
     deadline = time.monotonic() + timeout
-    client = _redis()
+    client = shared_client()
     position: Any = "0-0" if client is not None else 0
     while time.monotonic() < deadline:
         block = min(STREAM_BLOCK_MS, max(1, int((deadline - time.monotonic()) * 1000)))
@@ -129,7 +165,8 @@ def stream_read(
             entries = _cached_entries(key, position, block / 1000)
             position += len(entries)
         else:
-            result: Any = client.xread({key: position}, block=block, count=100)
+            with _reading():
+                result: Any = client.xread({key: position}, block=block, count=100)
             entries = []
             for _, items in result or []:
                 for entry_id, fields in items:

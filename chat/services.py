@@ -4,6 +4,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -11,8 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from kombu.exceptions import KombuError
+from redis import RedisError
 
-from chat import relay
+from chat import leases, relay
 from chat.models import RESET, Message, Role, State
 from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api import errors
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 # The model sees at most this many of the most recent messages since the last /reset.
 HISTORY_MESSAGES = 50
 COMMIT_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+# What stops a question from reaching the broker: it is down, or unreachable.
+DISPATCH_ERRORS = (KombuError, RedisError, OSError)
 
 
 def require_chat_access(user: User) -> None:
@@ -116,11 +121,11 @@ def question_ask(
     """Store the question, have a worker answer it, and return the answer.
 
     Raises ProviderError (503) when the model failed, and ProviderTimeout (504) when no answer
-    came within CHAT_TIMEOUT; that answer is still stored in the history when it comes."""
-    from chat.tasks import answer_question  # the task module imports this one
-
+    came within CHAT_TIMEOUT; that answer is still stored in the history when it comes. Raises
+    503 when the question cannot reach a worker or the answer cannot reach this process."""
     if client_subscription_id:
-        relay.stream_reset(user.pk, client_subscription_id)
+        with relay_required("nothing was asked"):
+            relay.stream_reset(user.pk, client_subscription_id)
     with transaction.atomic():
         if with_clean_history:
             Message.objects.create(user=user, role=Role.RESET, content=RESET)
@@ -138,10 +143,18 @@ def question_ask(
             client_subscription_id=client_subscription_id or "",
             with_clean_history=with_clean_history,
         )
-        answer_question.delay_on_commit(question.pk)
+    try:
+        question_dispatch(question.pk)
+    except DISPATCH_ERRORS as exc:
+        logger.error(
+            "Chat question %s could not be queued: %s: %s", question.pk, type(exc).__name__, exc
+        )
+        question_fail(question_id=question.pk, error="The question could not be queued")
+        raise errors.service_unavailable("chat cannot queue questions right now") from None
     release_database_connection()
     timeout = settings.CHAT_TIMEOUT
-    outcome = relay.wait_for_answer(str(question.request_id), timeout)
+    with relay_required("the answer will be kept in the chat history when it comes"):
+        outcome = relay.wait_for_answer(str(question.request_id), timeout)
     if outcome is None:
         raise ProviderTimeout(
             f"The chat model did not answer within {timeout:g}s; "
@@ -150,6 +163,24 @@ def question_ask(
     if outcome["state"] == State.FAILED:
         raise ProviderError(outcome["error"])
     return outcome["content"]
+
+
+@contextmanager
+def relay_required(consequence: str) -> Iterator[None]:
+    try:
+        yield
+    except relay.RelayUnavailable:
+        raise errors.service_unavailable(
+            f"chat cannot reach its answer relay (Redis); {consequence}"
+        ) from None
+
+
+def question_dispatch(question_id: int) -> None:
+    """Hand the question to the workers (run it here, when there is no broker)."""
+    from chat.tasks import answer_question  # the task module imports this one
+
+    Message.objects.filter(pk=question_id).update(dispatched_at=timezone.now())
+    answer_question.delay(question_id)
 
 
 def release_database_connection() -> None:
@@ -166,6 +197,12 @@ def question_answer(*, question_id: int, attempt: int = 1) -> None:
     """Answer a pending question; do nothing for one already answered (or failed, or purged).
 
     Raises ProviderError for the caller to retry or give up (`question_fail`)."""
+    with leases.answering(question_id) as ours:
+        if ours:  # otherwise another worker is answering it right now
+            _answer(question_id, attempt)
+
+
+def _answer(question_id: int, attempt: int) -> None:
     question = Message.objects.filter(pk=question_id, role=Role.USER).first()
     if question is None or question.state != State.PENDING:
         return
@@ -190,6 +227,9 @@ def question_answer(*, question_id: int, attempt: int = 1) -> None:
         text = "".join(parts)
     else:
         text = provider.chat(request).text
+    if not text.strip():
+        # Nothing to show and nothing worth keeping in the history: a failure, not an answer.
+        raise ProviderError("The chat model returned an empty answer")
     _finish(question_id, answer=text)
 
 
@@ -241,6 +281,36 @@ def _finish(question_id: int, *, answer: str | None = None, error: str = "") -> 
         relay.stream_publish(question.user_id, question.client_subscription_id, event, data)
 
 
+def questions_sweep() -> tuple[int, int]:
+    """Make sure every question ends: fail those pending past CHAT_QUESTION_DEADLINE, and
+    dispatch again those that nobody is answering (their worker died, or the broker lost them).
+    (failed, dispatched again)."""
+    now = timezone.now()
+    pending = Message.objects.filter(role=Role.USER, state=State.PENDING)
+    deadline = now - timedelta(seconds=settings.CHAT_QUESTION_DEADLINE)
+    expired = list(pending.filter(created_at__lt=deadline).values_list("pk", flat=True))
+    for question_id in expired:
+        question_fail(question_id=question_id, error="The chat model did not answer in time")
+    # Twice the lease: a question just dispatched has not been picked up yet.
+    quiet_since = now - timedelta(seconds=2 * settings.CHAT_LEASE_SECONDS)
+    orphaned = [
+        question_id
+        for question_id in pending.filter(dispatched_at__lt=quiet_since)
+        .exclude(pk__in=expired)
+        .values_list("pk", flat=True)
+        if not leases.held(question_id)
+    ]
+    for question_id in orphaned:
+        question_dispatch(question_id)
+    if expired or orphaned:
+        logger.warning(
+            "Chat sweep: %d questions failed past their deadline, %d dispatched again",
+            len(expired),
+            len(orphaned),
+        )
+    return len(expired), len(orphaned)
+
+
 def history_for(question: Message) -> list[Exchange]:
     """The user's earlier questions and their answers since the last /reset, oldest first,
     from the 50 most recent messages. Questions without an answer are left out."""
@@ -274,14 +344,18 @@ def subscription_events(*, user: User, subscription_id: str) -> Iterator[bytes]:
     """The answer published for this user's subscription, as Server-Sent Events."""
     # Long enough for a reader that connects before the question is asked.
     timeout = settings.CHAT_TIMEOUT * 2
-    for item in relay.stream_read(user.pk, subscription_id, timeout=timeout):
-        if item is None:
-            yield b": keep-alive\n\n"
-            continue
-        event, data = item
-        yield sse_event(event, data)
-        if event in ("done", "error"):
-            return
+    try:
+        for item in relay.stream_read(user.pk, subscription_id, timeout=timeout):
+            if item is None:
+                yield b": keep-alive\n\n"
+                continue
+            event, data = item
+            yield sse_event(event, data)
+            if event in ("done", "error"):
+                return
+    except relay.RelayUnavailable:
+        yield sse_event("error", {"message": "Chat cannot reach its answer relay (Redis)"})
+        return
     yield sse_event("error", {"message": "No answer was published in time"})
 
 

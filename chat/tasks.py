@@ -5,11 +5,22 @@ import logging
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+from redis import RedisError
 
-from chat.services import history_purge_expired, question_answer, question_fail
+from chat.services import (
+    history_purge_expired,
+    question_answer,
+    question_fail,
+    questions_sweep,
+)
 from codesuggest.providers import ProviderError
 
 logger = logging.getLogger(__name__)
+
+# The database or Redis went away for a moment (a restart, a terminated connection): the same
+# run may well succeed a few seconds later.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, RedisError)
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-answer leaves the message to another
@@ -30,15 +41,42 @@ def answer_question(self: Task, question_id: int) -> None:
         if exc.transient and retries < settings.CHAT_TASK_MAX_RETRIES:
             logger.warning("Chat question %s: %s; retrying", question_id, exc)
             raise self.retry(countdown=2 ** (retries + 1)) from exc
-        question_fail(question_id=question_id, error=str(exc))
+        _give_up(question_id, str(exc))
     except SoftTimeLimitExceeded:
-        question_fail(question_id=question_id, error="The chat model did not answer in time")
+        _give_up(question_id, "The chat model did not answer in time")
+    except INFRASTRUCTURE_ERRORS as exc:
+        # A connection that failed must not be lent to the next attempt.
+        connection.close()
+        if retries < settings.CHAT_TASK_MAX_RETRIES:
+            logger.warning(
+                "Chat question %s: %s: %s; retrying", question_id, type(exc).__name__, exc
+            )
+            raise self.retry(countdown=2 ** (retries + 1)) from exc
+        _give_up(question_id, "Chat could not reach its database or Redis")
     except Exception:
-        # Whoever waits must hear that it failed rather than wait for the timeout.
         logger.exception("Chat question %s failed", question_id)
-        question_fail(question_id=question_id, error="The chat model failed")
+        _give_up(question_id, "The chat model failed")
+
+
+def _give_up(question_id: int, error: str) -> None:
+    """Record the failure, so that whoever waits hears of it rather than wait for the timeout.
+    If even that fails, the sweep fails the question once its deadline has passed."""
+    try:
+        question_fail(question_id=question_id, error=error)
+    except INFRASTRUCTURE_ERRORS as exc:
+        connection.close()
+        logger.error(
+            "Chat question %s: its failure could not be recorded (%s); the sweep will",
+            question_id,
+            type(exc).__name__,
+        )
 
 
 @shared_task(soft_time_limit=600, time_limit=660)
 def purge_chat_history() -> int:
     return history_purge_expired()
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def sweep_pending_questions() -> tuple[int, int]:
+    return questions_sweep()

@@ -178,6 +178,20 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Production runs several processes (gunicorn workers, Celery workers). On SQLite and a
+# per-process cache each would keep its own rate limits, token look-ups (a revoked token still
+# working elsewhere) and instance settings. Without DEBUG that needs both shared services, or
+# CODESUGGEST_EMBEDDED: one process on purpose (gunicorn.conf.py then runs one worker).
+CODESUGGEST_EMBEDDED = env_bool("CODESUGGEST_EMBEDDED", False)
+_missing_services = [name for name in ("DATABASE_URL", "REDIS_URL") if not env_str(name)]
+if not DEBUG and not CODESUGGEST_EMBEDDED and _missing_services:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_missing_services)} {'is' if len(_missing_services) == 1 else 'are'} "
+        "not set: with DJANGO_DEBUG off, several processes would each keep their own database "
+        "file or cache. Set DATABASE_URL and REDIS_URL, or set CODESUGGEST_EMBEDDED=true to run "
+        "a single process (gunicorn then starts one worker)."
+    )
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -308,8 +322,21 @@ CELERY_TASK_TIME_LIMIT = 360
 # bookkeeping around it. The soft limit lets the task record the failure; the hard one kills it.
 CHAT_TASK_SOFT_TIME_LIMIT = int(CHAT_TIMEOUT * 2) + 15
 CHAT_TASK_TIME_LIMIT = CHAT_TASK_SOFT_TIME_LIMIT + 15
-# Transient provider failures are retried this many times, waiting 2, 4, 8… seconds.
+# Transient provider failures, and database or Redis errors, are retried this many times,
+# waiting 2, 4, 8… seconds.
 CHAT_TASK_MAX_RETRIES = 3
+# The longest a question can legitimately stay pending: every attempt running to its hard
+# limit, and the waits between them. The sweep fails a question still pending after this.
+CHAT_QUESTION_DEADLINE = CHAT_TASK_TIME_LIMIT * (CHAT_TASK_MAX_RETRIES + 1) + sum(
+    2**attempt for attempt in range(1, CHAT_TASK_MAX_RETRIES + 1)
+)
+# A worker holds a lease on the question it answers, renewed every third of this; a lapsed
+# lease means its worker died, and the sweep (every CHAT_SWEEP_SECONDS) dispatches the question
+# again once it was last dispatched twice this long ago (see chat/leases.py). Shorter recovers
+# sooner; a worker frozen for longer than this (a stalled machine) may then see its question
+# answered by another, the model asked twice, one answer kept.
+CHAT_LEASE_SECONDS = env_int("CHAT_LEASE_SECONDS", 15, minimum=1)
+CHAT_SWEEP_SECONDS = env_int("CHAT_SWEEP_SECONDS", 10, minimum=1)
 # A message taken by a worker that died unannounced (SIGKILL, lost machine) goes back to the
 # queue after this many seconds. Longer than any task may run, so a slow answer is not redone.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -330,5 +357,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-chat-history": {
         "task": "chat.tasks.purge_chat_history",
         "schedule": 3600.0,
+    },
+    "sweep-pending-questions": {
+        "task": "chat.tasks.sweep_pending_questions",
+        "schedule": float(CHAT_SWEEP_SECONDS),
+        # A sweep that waited longer than the next one is worth nothing.
+        "options": {"expires": float(CHAT_SWEEP_SECONDS)},
     },
 }

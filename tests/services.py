@@ -5,12 +5,15 @@ a missing service fails them instead, so a green CI always means they ran.
 """
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -66,10 +69,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(env: dict[str, str], *, production: bool = False) -> Iterator[str]:
+def server_process(
+    env: dict[str, str], *, production: bool = False, log: Path | None = None
+) -> Iterator[str]:
     """The service under gunicorn in a process of its own, on the tests' database; its URL.
 
     `production`: gunicorn.conf.py as deployed (one gevent worker); otherwise one gthread worker.
+    `log`: a file for what the server writes (otherwise it goes to the test's output).
     """
     port = free_port()
     environment = {
@@ -85,6 +91,7 @@ def server_process(env: dict[str, str], *, production: bool = False) -> Iterator
         worker = ["--config", "gunicorn.conf.py"]
     else:
         worker = ["--workers", "1", "--threads", "8", "--worker-class", "gthread"]
+    output = log.open("ab") if log else None
     process = subprocess.Popen(
         [
             sys.executable,
@@ -99,6 +106,8 @@ def server_process(env: dict[str, str], *, production: bool = False) -> Iterator
         ],
         env=environment,
         cwd=settings.BASE_DIR,
+        stdout=output,
+        stderr=output,
     )
     try:
         wait_for_port(port, process)
@@ -106,6 +115,8 @@ def server_process(env: dict[str, str], *, production: bool = False) -> Iterator
     finally:
         process.terminate()
         process.wait(10)
+        if output:
+            output.close()
 
 
 def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20.0) -> None:
@@ -117,3 +128,52 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20.0) -
             return
         time.sleep(0.05)
     raise RuntimeError(f"Nothing listened on port {port} within {seconds}s")
+
+
+class RedisServer:
+    """A Redis server of the test's own, on a free port, that the test may stop, freeze and
+    restart: the shared Redis must never be harmed."""
+
+    def __init__(self, directory: Path) -> None:
+        if shutil.which("redis-server") is None:
+            unavailable("redis-server is not installed")
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port, self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, with everything it held, as a crashed Redis."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers, as behind a network partition."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.thaw()
+    server.kill()

@@ -37,7 +37,18 @@ def test_database_url() -> str:
 
 
 class Worker:
-    def __init__(self, *, broker_url: str, model_url: str, log_dir: Path) -> None:
+    """`beat`: the worker also runs Celery beat (the periodic sweep), as `celery worker -B`."""
+
+    def __init__(
+        self,
+        *,
+        broker_url: str,
+        model_url: str,
+        log_dir: Path,
+        beat: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.beat = beat
         self.env = {
             **os.environ,
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "test-only-secret-key",
@@ -49,6 +60,9 @@ class Worker:
             "CHAT_MODEL": "test-chat-model",
             "CHAT_BASE_URL": model_url,
             "CHAT_TIMEOUT": "10",
+            # A killed worker's lease lapses before the broker hands its message out again.
+            "CHAT_LEASE_SECONDS": "1",
+            **(env or {}),
         }
         self.log_dir = log_dir
         self.process: subprocess.Popen | None = None
@@ -64,6 +78,8 @@ class Worker:
                     "--pool=solo", "--loglevel=INFO", "--without-heartbeat",
                     "--without-mingle", "--without-gossip",
                     f"--hostname=chat-test-{os.getpid()}-{self.started}@%h",
+                    *(["--beat", f"--schedule={self.log_dir / 'beat-schedule'}"]
+                      if self.beat else []),
                 ],
                 cwd=BASE_DIR,
                 env=self.env,
