@@ -47,9 +47,21 @@ class Dependency:
         if first:
             logger.error("%s is unavailable: %s: %s", self.name, type(exc).__name__, exc)
 
+    @property
+    def in_outage(self) -> bool:
+        """True from a failure until an operation succeeds again and the recovery hooks ran."""
+        return self._down_since is not None
+
     def succeeded(self) -> None:
         if self._down_since is None:  # the usual case, checked without the lock
             return
+        for hook in self._recovery_hooks:
+            try:
+                hook()
+            except Exception as exc:
+                # Still in the outage: the next successful operation runs the hooks again.
+                logger.warning("After %s came back: %s: %s", self.name, type(exc).__name__, exc)
+                return
         with self._lock:
             if self._down_since is None:
                 return
@@ -63,11 +75,6 @@ class Dependency:
             lasted,
             failures,
         )
-        for hook in self._recovery_hooks:
-            try:
-                hook()
-            except Exception as exc:  # a hook must not turn a success into a failure
-                logger.warning("After %s came back: %s: %s", self.name, type(exc).__name__, exc)
 
     def on_recovery(self, hook: Callable[[], None]) -> None:
         """Call `hook` when the dependency answers again after an outage seen here."""

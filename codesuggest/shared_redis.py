@@ -16,4 +16,5 @@ def redis_client(url: str, *, socket_timeout: float | None = None) -> redis.Redi
 
 def shared_redis() -> redis.Redis | None:
     """The shared Redis (`REDIS_URL`), or None in the embedded default, which has none."""
-    return redis_client(settings.REDIS_URL) if settings.REDIS_URL else None
+    # A Redis that stops answering must fail a request quickly, not hold it.
+    return redis_client(settings.REDIS_URL, socket_timeout=2) if settings.REDIS_URL else None

@@ -7,10 +7,12 @@ Views and services raise the helpers below; `exception_handler` (DRF) and `error
 import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from codesuggest.outages import DATABASE
 from codesuggest.providers import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,10 @@ def rate_limited(retry_after: int) -> ApiError:
     )
 
 
+def service_unavailable(what: str) -> ApiError:
+    return ApiError(503, {"message": f"503 Service Unavailable - {what}"}, {"Retry-After": "5"})
+
+
 def server_error() -> ApiError:
     return ApiError(500, {"message": "500 Internal Server Error"})
 
@@ -108,6 +114,10 @@ def as_api_error(exc: Exception) -> ApiError:
         return exc
     if isinstance(exc, ProviderError):
         return ApiError(exc.status, {"message": str(exc)})
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or restarting: logged once per outage, not once per request.
+        DATABASE.failed(exc)
+        return service_unavailable("the database cannot be reached")
     if isinstance(exc, drf.ParseError):
         return bad_request(str(exc.detail))
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):

@@ -4,14 +4,19 @@ Fixed windows aligned to the clock: every process computes the same window from 
 and `Retry-After` is simply the rest of the current window. With Redis, counting is one round
 trip (INCR and EXPIRE in one pipeline); django-ratelimit needs two to three (SET NX, EXISTS,
 INCRBY) and staggers windows per key, so it is not used here.
+
+While Redis is unavailable nothing can be counted; RATE_LIMIT_WITHOUT_REDIS says whether
+requests are then served uncounted (open) or refused with 503 (closed).
 """
 
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from redis import RedisError
 
 from codesuggest.api import errors
+from codesuggest.outages import REDIS
 from codesuggest.shared_redis import shared_redis
 
 WINDOW_SECONDS = 60
@@ -27,11 +32,22 @@ def count_in_window(key: str, window: int) -> tuple[int, int]:
     if redis is None:
         cache.add(window_key, 0, timeout=window + 5)
         return cache.incr(window_key), seconds_left
+    if REDIS.down:
+        raise CounterUnavailable
     pipeline = redis.pipeline(transaction=True)
     pipeline.incr(window_key)
     pipeline.expire(window_key, window + 5)
-    hits, _ = pipeline.execute()
+    try:
+        hits, _ = pipeline.execute()
+    except RedisError as exc:
+        REDIS.failed(exc)
+        raise CounterUnavailable from exc
+    REDIS.succeeded()
     return hits, seconds_left
+
+
+class CounterUnavailable(Exception):
+    """Redis, which counts requests for every process, cannot be reached."""
 
 
 def enforce_code_suggestions_rate_limit(user_id: int) -> None:
@@ -39,6 +55,11 @@ def enforce_code_suggestions_rate_limit(user_id: int) -> None:
     limit = settings.CODE_SUGGESTIONS_RATE_LIMIT
     if not limit:
         return
-    hits, seconds_left = count_in_window(f"code_suggestions:{user_id}", WINDOW_SECONDS)
+    try:
+        hits, seconds_left = count_in_window(f"code_suggestions:{user_id}", WINDOW_SECONDS)
+    except CounterUnavailable:
+        if settings.RATE_LIMIT_WITHOUT_REDIS == "open":
+            return
+        raise errors.service_unavailable("the rate limit cannot be checked") from None
     if hits > limit:
         raise errors.rate_limited(retry_after=seconds_left)
