@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
+from codesuggest import health
 from codesuggest.api.errors import handle_route_not_found
 
 urlpatterns = [
@@ -11,6 +12,9 @@ urlpatterns = [
     path("api/v4/", include("completions.urls")),
     path("api/v4/", include("chat.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    # GitLab's health-check paths, for load balancers and orchestrators: no credential needed.
+    path("-/liveness", health.liveness, name="liveness"),
+    path("-/readiness", health.readiness, name="readiness"),
     # Anything else under the API answers as GitLab does, whatever the method.
     re_path(r"^api/v4(?:/|$)", csrf_exempt(handle_route_not_found)),
     path("", include("completions.vertex_urls")),

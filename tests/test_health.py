@@ -1,0 +1,87 @@
+"""GET /-/liveness and /-/readiness: GitLab's health checks, for load balancers and orchestrators.
+
+No credential is needed; the answers name the checks and whether they passed, nothing more.
+"""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.services import free_port, redis_url, server_process
+
+# The tests' Redis, a database no other test empties (readiness only pings it).
+REDIS_DATABASE = 10
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_liveness_answers_ok_without_a_credential(client):
+    response = client.get("/-/liveness")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_checks_the_database_alone_without_redis(client, settings):
+    settings.REDIS_URL = ""
+
+    response = client.get("/-/readiness")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "db_check": [{"status": "ok"}]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_checks_redis_when_it_is_configured(client, settings):
+    settings.REDIS_URL = redis_url().rsplit("/", 1)[0] + f"/{REDIS_DATABASE}"
+
+    response = client.get("/-/readiness")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "db_check": [{"status": "ok"}],
+        "redis_check": [{"status": "ok"}],
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_answers_503_when_redis_does_not_answer():
+    # A port nothing listens on: connections are refused at once.
+    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "CODESUGGEST_EMBEDDED": "true"}
+    with server_process(env) as url:
+        status, body = get(f"{url}/-/readiness")
+
+    assert status == 503
+    # Whole: no host, port or error message in an answer anyone may read.
+    assert body == {
+        "status": "failed",
+        "db_check": [{"status": "ok"}],
+        "redis_check": [{"status": "failed"}],
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_answers_503_when_the_database_does_not_answer(tmp_path):
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}",
+        "REDIS_URL": "",
+        "CODESUGGEST_EMBEDDED": "true",
+    }
+    with server_process(env) as url:
+        status, body = get(f"{url}/-/readiness")
+        live_status, _ = get(f"{url}/-/liveness")
+
+    assert status == 503
+    assert body == {"status": "failed", "db_check": [{"status": "failed"}]}
+    # Alive all the same: a database outage must not get the process restarted.
+    assert live_status == 200
