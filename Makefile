@@ -33,9 +33,14 @@ run-port-free:
 	  echo "make run: $(RUN_HOST):$(RUN_PORT) is already in use. Is codesuggest running already?" \
 	    "Stop it first (the token it printed stays valid)." >&2; exit 1; }
 
+# The suite runs with DJANGO_DEBUG off, as in production, and in the embedded mode: settings would
+# otherwise refuse SQLite and the in-process cache (CI's first pass), and the processes some tests
+# start without a DATABASE_URL (tests/projects/test_settings.py). Tests of that refusal set their
+# own environment.
 test: $(STAMP)
 	mkdir -p var
-	DJANGO_SECRET_KEY=test-only-secret-key-long-enough-for-hs256 $(BIN)/pytest $(PYTEST_ARGS)
+	DJANGO_SECRET_KEY=test-only-secret-key-long-enough-for-hs256 CODESUGGEST_EMBEDDED=true \
+	  $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

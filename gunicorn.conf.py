@@ -37,13 +37,17 @@ def _env_int(name: str, default: int) -> int:
 # PORT is what platforms like Heroku hand out; GUNICORN_BIND wins when both are set.
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8000}"
 
+# CODESUGGEST_EMBEDDED (see settings.py) keeps rate limits, token look-ups and instance settings
+# in one process's memory: exactly one worker then.
+embedded = os.environ.get("CODESUGGEST_EMBEDDED", "").lower() == "true"
+
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 # Two per core. Upstream waits cost no CPU under gevent, but with a hundred or more requests in
 # flight a single event loop per core leaves the core idle while it switches between them:
 # bench/completions.py on 2 cores, 256 clients against a 200 ms upstream, three paired runs,
 # 4 workers 502/483/454 req/s vs 2 workers 455/357/414 (instant upstream about the same, 16
-# clients 547-634 vs 541-660). Each worker costs about 100-125 MB.
-workers = _env_int("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count())
+# clients 547-634 vs 541-660). Each worker costs about 100-125 MB. One when embedded.
+workers = _env_int("GUNICORN_WORKERS", 1 if embedded else 2 * multiprocessing.cpu_count())
 # gevent: concurrent connections per worker (idle keep-alive connections included).
 worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
 # gthread only (ignored by gevent): requests in flight per worker.
@@ -74,6 +78,16 @@ if os.environ.get("GUNICORN_CONTROL_SOCKET"):
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 else:
     control_socket_disable = True
+
+
+def on_starting(server) -> None:
+    # Checked here, not above, so that a --workers on the command line is refused too.
+    if embedded and server.cfg.workers != 1:
+        raise SystemExit(
+            f"CODESUGGEST_EMBEDDED=true runs one worker process, not {server.cfg.workers}: "
+            "unset GUNICORN_WORKERS (or --workers), or set DATABASE_URL and REDIS_URL instead."
+        )
+
 
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 errorlog = "-"
