@@ -7,6 +7,7 @@ scripts the next answers:
     openai_server.script(Reply(status=503), Reply(json={...}))   # 503 first, then that body
     openai_server.script(Reply(delay=1.0))                        # answer (normally) after 1 s
     openai_server.script(Reply(body="{not json"))                 # malformed JSON
+    openai_server.script(Reply(chunks=sse(...), cut_off=True))    # dies mid-stream
 
 Use the fixtures (`vertex_server`, `openai_server`, `anthropic_server`, `refused_url`) by
 importing them into a conftest.py: `from tests.fake_servers import openai_server  # noqa: F401`.
@@ -40,6 +41,9 @@ class Reply:
     delay: float = 0.0
     chunks: list[str] | None = None
     chunk_delay: float = 0.0
+    # True: close the connection after `chunks` without ending the chunked body, as a model
+    # server that dies mid-answer does.
+    cut_off: bool = False
     # True: answer as the protocol normally would, only after `delay`.
     default: bool = False
 
@@ -97,6 +101,12 @@ class FakeServer:
         """Answer the next requests with these replies, in order; then answer normally."""
         with self._lock:
             self._replies.extend(replies)
+
+    def reset(self) -> None:
+        """Forget scripted replies and recorded requests: for a server shared by several tests."""
+        with self._lock:
+            self._replies.clear()
+            self.requests.clear()
 
     @property
     def last(self) -> RecordedRequest:
@@ -200,6 +210,9 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 with fake._lock:
                     fake.chunks_sent += 1
                 time.sleep(reply.chunk_delay)
+            if reply.cut_off:
+                self.close_connection = True
+                return
             self.wfile.write(b"0\r\n\r\n")
 
     return Handler
@@ -394,12 +407,15 @@ class FakeVertexServer(FakeServer):
         if method == "predict":
             return self._predict(body)
         if method == "generateContent":
-            return Reply(json=self._gemini_response(self.chat_text))
+            return Reply(json=gemini_response(self.chat_text, self.finish_reason))
         if method == "streamGenerateContent":
-            responses = [self._gemini_response(piece) for piece in pieces(self.chat_text)]
-            parts = [json.dumps(r) for r in responses]
-            chunks = ["[" + parts[0]] + [",\r\n" + p for p in parts[1:]] + ["]"]
-            return Reply(chunks=chunks, headers={"Content-Type": "application/json"})
+            texts = pieces(self.chat_text)
+            # As Gemini does, only the last chunk has a finish reason.
+            responses = [gemini_response(text) for text in texts[:-1]]
+            responses.append(gemini_response(texts[-1], self.finish_reason))
+            return Reply(
+                chunks=json_array(*responses), headers={"Content-Type": "application/json"}
+            )
         return google_error(404, "NOT_FOUND", f"Method {method} not found.")
 
     def _predict(self, body: dict[str, Any]) -> Reply:
@@ -441,18 +457,25 @@ class FakeVertexServer(FakeServer):
             }
         )
 
-    def _gemini_response(self, text: str) -> dict[str, Any]:
-        return {
-            "candidates": [
-                {
-                    "content": {"role": "model", "parts": [{"text": text}]},
-                    "finishReason": self.finish_reason,
-                    "index": 0,
-                }
-            ],
-            "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 5},
-            "modelVersion": "gemini-2.5-flash",
-        }
+
+def gemini_response(text: str, finish_reason: str | None = None) -> dict[str, Any]:
+    candidate: dict[str, Any] = {
+        "content": {"role": "model", "parts": [{"text": text}]},
+        "index": 0,
+    }
+    if finish_reason:
+        candidate["finishReason"] = finish_reason
+    return {
+        "candidates": [candidate],
+        "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 5},
+        "modelVersion": "gemini-2.5-flash",
+    }
+
+
+def json_array(*values: Any) -> list[str]:
+    """Chunks of Google's streamed JSON array (what the Vertex SDK reads without `alt=sse`)."""
+    parts = [json.dumps(value) for value in values]
+    return ["[" + parts[0], *(",\r\n" + part for part in parts[1:]), "]"]
 
 
 def google_error(status: int, code: str, message: str) -> Reply:

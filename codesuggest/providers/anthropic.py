@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from typing import Any
 
@@ -54,7 +54,7 @@ class AnthropicProvider:
     def chat(self, request: ChatRequest) -> Candidate:
         return self._message(self._chat_body(request))
 
-    def stream_chat(self, request: ChatRequest) -> Iterator[str]:
+    def stream_chat(self, request: ChatRequest) -> Generator[str]:
         yield from self._stream({**self._chat_body(request), "stream": True})
 
     def _chat_body(self, request: ChatRequest) -> dict[str, Any]:
@@ -98,18 +98,32 @@ class AnthropicProvider:
             raise self.http.error("sent an unexpected response") from None
         return Candidate(text=text, finish_reason=_finish(data.get("stop_reason")))
 
-    def _stream(self, body: dict[str, Any]) -> Iterator[str]:
+    def _stream(self, body: dict[str, Any]) -> Generator[str]:
+        stopped = False
         with closing(self.http.stream_sse(self.url, body)) as events:
             for name, data in events:
                 event = parse_json_event(self.http, data)
-                if name == "error" or event.get("type") == "error":
+                kind = event.get("type")
+                if name == "error" or kind == "error":
                     raise self.http.error("reported an error in the stream")
-                # Other events (message_start, ping, message_stop, ...) carry no text; reading
-                # on to the end of the body lets the connection be reused.
-                if name == "content_block_delta":
-                    text = (event.get("delta") or {}).get("text")
+                if not isinstance(kind, str):
+                    raise self.http.error("sent an unexpected stream event")
+                # Other events (message_start, ping, ...) carry no text; reading on to the end
+                # of the body lets the connection be reused.
+                if kind == "content_block_delta":
+                    text = self._delta_text(event)
                     if text:
                         yield text
+                stopped = stopped or kind == "message_stop"
+        if not stopped:
+            raise self.http.error("broke off the stream")
+
+    def _delta_text(self, event: dict[str, Any]) -> str:
+        delta = event.get("delta")
+        text = delta.get("text", "") if isinstance(delta, dict) else None
+        if not isinstance(text, str):
+            raise self.http.error("sent an unexpected stream event")
+        return text
 
 
 def _finish(stop_reason: str | None) -> str:

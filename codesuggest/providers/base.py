@@ -23,6 +23,9 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 2.0
 # Gunicorn's gevent workers keep hundreds of upstream calls in flight through one session.
 POOL_MAXSIZE = 256
+# The Server-Sent Events lines other than `event:` and `data:` that a stream may hold: a
+# comment (a keep-alive) and the fields we have no use for.
+SSE_OTHER_LINES = (":", "id:", "retry:")
 
 
 class ProviderError(Exception):
@@ -123,7 +126,11 @@ class Provider(Protocol):
 
     def chat(self, request: ChatRequest) -> Candidate: ...
 
-    def stream_chat(self, request: ChatRequest) -> Iterator[str]: ...
+    def stream_chat(self, request: ChatRequest) -> Generator[str]:
+        """The answer's text as it is generated. Raises ProviderError when the stream is not
+        the provider's protocol or ends before the provider's end-of-answer marker, so that a
+        broken model server is never an empty or cut answer. Closing it closes the upstream."""
+        ...
 
 
 class RetryableError(Exception):
@@ -223,8 +230,7 @@ class HttpClient:
             else:
                 response.close()
 
-    @staticmethod
-    def _sse_events(response: urllib3.BaseHTTPResponse) -> Iterator[tuple[str, str]]:
+    def _sse_events(self, response: urllib3.BaseHTTPResponse) -> Iterator[tuple[str, str]]:
         event, data = "", list[str]()
         for line in _lines(response):
             if not line:
@@ -235,6 +241,10 @@ class HttpClient:
                 event = line[6:].strip()
             elif line.startswith("data:"):
                 data.append(line[5:].removeprefix(" "))
+            elif not line.startswith(SSE_OTHER_LINES):
+                # An HTML error page from a proxy, or a whole JSON body from a server that ignored
+                # `stream`: skipping such lines would make it an empty answer.
+                raise self.error("sent a stream that is not Server-Sent Events")
         if data:
             yield event or "message", "\n".join(data)
 

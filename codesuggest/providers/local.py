@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from .base import (
@@ -53,7 +53,7 @@ class LocalProvider:
         )
         return Candidate(text=answer)
 
-    def stream_chat(self, request: ChatRequest) -> Iterator[str]:
+    def stream_chat(self, request: ChatRequest) -> Generator[str]:
         answer = self.chat(request).text
         if answer:
             yield answer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from typing import Any
 
@@ -54,20 +54,34 @@ class OpenAIProvider:
         except (KeyError, IndexError, TypeError):
             raise self.http.error("sent an unexpected response") from None
 
-    def stream_chat(self, request: ChatRequest) -> Iterator[str]:
+    def stream_chat(self, request: ChatRequest) -> Generator[str]:
         body = {**self._chat_body(request), "stream": True}
+        finished = False
         with closing(self.http.stream_sse(self._url("chat/completions"), body)) as events:
             for _, data in events:
                 # Read on past [DONE] to the end of the body so the connection is reused.
                 if data.strip() == "[DONE]":
+                    finished = True
                     continue
                 event = parse_json_event(self.http, data)
                 if "error" in event:
                     raise self.http.error("reported an error in the stream")
-                for choice in event.get("choices") or ():
-                    text = _delta_content(choice)
-                    if text:
-                        yield text
+                text, finishes = self._read_chunk(event)
+                finished = finished or finishes
+                if text:
+                    yield text
+        # Some servers send the finish reason and no [DONE]; without either the answer was cut.
+        if not finished:
+            raise self.http.error("broke off the stream")
+
+    def _read_chunk(self, event: dict[str, Any]) -> tuple[str, bool]:
+        """The text a chunk adds, and whether it is the last one with text."""
+        try:
+            choices = event["choices"]  # empty in a usage-only chunk, never missing
+            text = "".join((choice.get("delta") or {}).get("content") or "" for choice in choices)
+            return text, any(choice.get("finish_reason") for choice in choices)
+        except (KeyError, TypeError, AttributeError):
+            raise self.http.error("sent an unexpected stream event") from None
 
     def _url(self, path: str) -> str:
         return join_url(self.config.base_url, PUBLIC_URL, path)
@@ -109,10 +123,6 @@ class OpenAIProvider:
             "temperature": request.temperature,
             "stream": False,
         }
-
-
-def _delta_content(choice: dict[str, Any]) -> str | None:
-    return (choice.get("delta") or {}).get("content")
 
 
 def _finish(choice: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ connection-pool size can be raised like every other provider's.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -81,7 +81,7 @@ class VertexProvider:
             raise self._error("blocked the prompt")
         return _gemini_candidate(response.candidates[0])
 
-    def stream_chat(self, request: ChatRequest) -> Iterator[str]:
+    def stream_chat(self, request: ChatRequest) -> Generator[str]:
         pb_request = self._generate_request(request)
         stream = self._call(
             lambda: self._client().stream_generate_content(
@@ -89,18 +89,28 @@ class VertexProvider:
             )
         )
         chunks = iter(stream)
+        finished = False
         try:
             while True:
                 try:
                     chunk = next(chunks)
                 except StopIteration:
-                    return
+                    break
                 except Exception as exc:  # the SDK's stream parser raises plain ValueError too
                     raise self._translate(exc, mid_stream=True) from None
+                # The SDK drops the fields it does not know: a chunk of the wrong shape is empty.
+                if not chunk:
+                    raise self._error("sent an unexpected stream event")
+                if not chunk.candidates and chunk.prompt_feedback.block_reason:
+                    raise self._error("blocked the prompt")
                 for candidate in chunk.candidates[:1]:
                     text = "".join(part.text for part in candidate.content.parts)
                     if text:
                         yield text
+                    # Only the last chunk has a finish reason.
+                    finished = finished or bool(candidate.finish_reason)
+            if not finished:
+                raise self._error("broke off the stream")
         finally:
             # ResponseIterator.cancel() closes the upstream HTTP response.
             getattr(stream, "cancel", lambda: None)()
@@ -209,7 +219,7 @@ class VertexProvider:
             return ProviderTimeout(
                 f"The vertex model server timed out after {self.config.timeout:g}s"
             )
-        if isinstance(exc, requests.ConnectionError):
+        if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
             error = self._error("broke off the stream" if mid_stream else "could not be reached")
             return error if mid_stream else RetryableError(error)
         if isinstance(exc, api_exceptions.GoogleAPICallError) and exc.code:

@@ -13,7 +13,7 @@ from codesuggest.providers import (
     ProviderTimeout,
     provider_for,
 )
-from tests.fake_servers import Reply, sse
+from tests.fake_servers import Reply, gemini_response, json_array, sse
 
 KEY = "sk-very-secret-key-42"
 REQUEST = CompletionRequest(prefix="def f():\n    ", suffix="")
@@ -144,6 +144,140 @@ def test_a_stream_that_stalls_is_a_timeout(openai_server):
 
     with pytest.raises(ProviderTimeout):
         list(openai(openai_server.url).stream_chat(ChatRequest(HELLO, max_tokens=5)))
+
+
+def vertex(url: str):
+    return provider_for(
+        ProviderConfig(
+            provider="vertex",
+            vertex_endpoint=url,
+            vertex_project="acme",
+            api_key=KEY,
+            timeout=0.3,
+            retry_backoff=0.01,
+        )
+    )
+
+
+HTML_PAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
+OPENAI_DELTA = {"choices": [{"index": 0, "delta": {"content": "def"}}]}
+CLAUDE_DELTA = {"type": "content_block_delta", "index": 0, "delta": {"text": "def"}}
+GEMINI_CHUNK = gemini_response("def")
+
+# Each provider's stream broken in each way a model server or a proxy in front of it breaks it,
+# after a first piece of text; the message that ends the stream instead.
+BROKEN_STREAMS = {
+    "openai: an HTML page": (
+        "openai",
+        Reply(chunks=[HTML_PAGE]),
+        "sent a stream that is not Server-Sent Events",
+    ),
+    "openai: an event that is not JSON": (
+        "openai",
+        Reply(chunks=[*sse(OPENAI_DELTA), 'data: {"choices": [\n\n']),
+        "sent a stream event that is not JSON",
+    ),
+    "openai: an event of the wrong shape": (
+        "openai",
+        Reply(chunks=sse(OPENAI_DELTA, {"object": "chat.completion.chunk", "text": "x"})),
+        "sent an unexpected stream event",
+    ),
+    "openai: a connection closed mid-answer": (
+        "openai",
+        Reply(chunks=sse(OPENAI_DELTA), cut_off=True),
+        "broke off the stream",
+    ),
+    "openai: an end without a finish reason or [DONE]": (
+        "openai",
+        Reply(chunks=sse(OPENAI_DELTA)),
+        "broke off the stream",
+    ),
+    "anthropic: an HTML page": (
+        "anthropic",
+        Reply(chunks=[HTML_PAGE]),
+        "sent a stream that is not Server-Sent Events",
+    ),
+    "anthropic: an event that is not JSON": (
+        "anthropic",
+        Reply(chunks=[*sse(CLAUDE_DELTA), "event: content_block_delta\ndata: {oops\n\n"]),
+        "sent a stream event that is not JSON",
+    ),
+    "anthropic: an event of the wrong shape": (
+        "anthropic",
+        Reply(chunks=sse(CLAUDE_DELTA, {"delta": {"text": "x"}})),
+        "sent an unexpected stream event",
+    ),
+    "anthropic: a connection closed mid-answer": (
+        "anthropic",
+        Reply(chunks=sse(CLAUDE_DELTA), cut_off=True),
+        "broke off the stream",
+    ),
+    "anthropic: an end without message_stop": (
+        "anthropic",
+        Reply(chunks=sse(CLAUDE_DELTA)),
+        "broke off the stream",
+    ),
+    "vertex: an HTML page": (
+        "vertex",
+        Reply(chunks=[HTML_PAGE]),
+        "sent a response that is not valid",
+    ),
+    "vertex: a chunk that is not JSON": (
+        "vertex",
+        Reply(chunks=[*json_array(GEMINI_CHUNK)[:-1], ",{oops}]"]),
+        "sent a response that is not valid",
+    ),
+    "vertex: a chunk of the wrong shape": (
+        "vertex",
+        Reply(chunks=json_array(GEMINI_CHUNK, {"answer": "x"})),
+        "sent an unexpected stream event",
+    ),
+    "vertex: a connection closed mid-answer": (
+        "vertex",
+        Reply(chunks=json_array(GEMINI_CHUNK)[:-1], cut_off=True),
+        "broke off the stream",
+    ),
+    "vertex: an end without a finish reason": (
+        "vertex",
+        Reply(chunks=json_array(GEMINI_CHUNK)),
+        "broke off the stream",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("provider", "reply", "message"), BROKEN_STREAMS.values(), ids=BROKEN_STREAMS.keys()
+)
+def test_a_broken_stream_is_a_provider_error_not_a_short_answer(
+    provider, reply, message, openai_server, anthropic_server, vertex_server
+):
+    servers = {"openai": openai_server, "anthropic": anthropic_server, "vertex": vertex_server}
+    clients = {"openai": openai, "anthropic": anthropic, "vertex": vertex}
+    server = servers[provider]
+    server.script(reply)
+
+    with pytest.raises(ProviderError) as caught:
+        list(clients[provider](server.url).stream_chat(ChatRequest(HELLO, max_tokens=5)))
+
+    assert str(caught.value) == f"The {provider} model server {message}"
+
+
+def test_a_gemini_stream_refusing_the_prompt_says_so(vertex_server):
+    vertex_server.script(Reply(chunks=json_array({"promptFeedback": {"blockReason": "SAFETY"}})))
+
+    with pytest.raises(ProviderError) as caught:
+        list(vertex(vertex_server.url).stream_chat(ChatRequest(HELLO, max_tokens=5)))
+
+    assert str(caught.value) == "The vertex model server blocked the prompt"
+
+
+def test_a_stream_that_ends_with_a_finish_reason_but_no_done_is_whole(openai_server):
+    finish = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    openai_server.script(Reply(chunks=sse(OPENAI_DELTA, finish)))
+
+    chunks = list(openai(openai_server.url).stream_chat(ChatRequest(HELLO, max_tokens=5)))
+
+    assert chunks == ["def"]
 
 
 def test_sequential_calls_reuse_one_connection(openai_server, anthropic_server):
