@@ -1,16 +1,18 @@
 """Production does not quietly run the embedded configuration (SQLite, a per-process cache)
-under several processes."""
+under several processes; the deployment files pass every documented setting."""
 
 import os
+import re
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from django.conf import settings
 
-from tests.services import free_port, wait_for_port
+from tests.services import free_port, server_process, wait_for_port
 
 FULL_CONFIG = {
     # Settings only parse these; nothing here connects to them.
@@ -135,3 +137,77 @@ def test_gunicorn_refuses_more_workers_in_the_embedded_mode(tmp_path):
 
     assert server.returncode != 0
     assert "CODESUGGEST_EMBEDDED=true runs one worker process, not 2" in stderr
+
+
+# docker-compose.yml
+
+
+def compose() -> dict:
+    return yaml.safe_load((settings.BASE_DIR / "docker-compose.yml").read_text())
+
+
+def documented_settings() -> list[str]:
+    """The variables in the README's configuration table, `_MODEL` and the like spelled out."""
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1]
+    names = []
+    for row in re.findall(r"^\| (`[^|]*) \|", section, flags=re.MULTILINE):
+        cell = re.findall(r"`([A-Z_]+)`", row)
+        prefix = cell[0].split("_")[0]
+        names += [prefix + name if name.startswith("_") else name for name in cell]
+    return names
+
+
+@pytest.mark.parametrize("service", ["web", "worker"])
+def test_docker_compose_passes_every_documented_setting(service):
+    documented = documented_settings()
+    passed = compose()["services"][service]["environment"]
+
+    assert {"DJANGO_SECRET_KEY", "CHAT_TIMEOUT", "LOG_LEVEL"} <= set(documented)
+    assert [name for name in documented if name not in passed] == []
+
+
+# The healthcheck's address inside the container.
+CONTAINER_URL = "http://127.0.0.1:8000"
+
+
+def compose_healthcheck(url: str, **env: str) -> subprocess.CompletedProcess:
+    """The web service's healthcheck command, pointed at `url`, run as Docker would."""
+    command = compose()["services"]["web"]["healthcheck"]["test"]
+    assert command[:3] == ["CMD", "python", "-c"]
+    assert CONTAINER_URL in command[3]
+    return subprocess.run(
+        [sys.executable, "-c", command[3].replace(CONTAINER_URL, url)],
+        env=environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_compose_healthcheck_passes_on_the_deployments_host_behind_its_tls_proxy():
+    env = {
+        "DJANGO_ALLOWED_HOSTS": "codesuggest.example.com",
+        "DJANGO_SECURE_SSL_REDIRECT": "true",
+        "CODESUGGEST_EMBEDDED": "true",
+    }
+    with server_process(env) as url:
+        result = compose_healthcheck(url, **env)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_compose_healthcheck_fails_when_redis_does_not_answer():
+    env = {
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "CODESUGGEST_EMBEDDED": "true",
+    }
+    with server_process(env) as url:
+        result = compose_healthcheck(url, **env)
+
+    assert result.returncode != 0
+    assert "HTTP Error 503" in result.stderr
