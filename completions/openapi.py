@@ -67,7 +67,10 @@ completions = api_schema(
     description="Answers JSON; with `stream: true`, the suggestion as it is generated"
     " (`text/event-stream`): its raw text in chunks, or with `X-Supports-Sse-Streaming: true`"
     " the events `stream_start` (data: the model), one `content_chunk` per chunk (data:"
-    ' `{"choices":[{"delta":{"content":"…"},"index":0}]}`) and `stream_end`.',
+    ' `{"choices":[{"delta":{"content":"…"},"index":0}]}`) and `stream_end`. A model server'
+    " failing before the first chunk is a 503 or 504 like any other; failing after it, the SSE"
+    ' stream ends with `error` (data: `{"message":"…"}`) instead of `stream_end`, and a raw'
+    " stream is broken off (its chunked body never ends).",
     tags=["code suggestions"],
     request=CompletionRequest,
     parameters=[

@@ -2,7 +2,7 @@
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass, field
 
@@ -208,18 +208,19 @@ def _finish_reason(candidate: Candidate, text: str) -> str:
     return "length" if candidate.text.rstrip() == text.rstrip() else "stop"
 
 
-def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Iterator[str]]:
+def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Generator[str]]:
     """The suggestion as chunks, as the model produces them.
 
     A completion is short: it is produced whole and cleaned like any other, then sent as one
     chunk. A generation streams as it is written, with its Markdown fences taken out on the way.
-    The first chunk is fetched here, so that a failing provider is an error response, not a
-    broken stream. Closing the returned iterator closes the upstream request.
+    The first chunk is fetched here, so that a provider failing before it is an error response.
+    Iterating the chunks raises ProviderError when the provider fails after it. Closing them
+    closes the upstream request.
     """
     plan = _plan(request)
     if plan.generation is None:
         suggestions = _suggest(plan)
-        return suggestions, iter([choice.text for choice in suggestions.choices[:1]])
+        return suggestions, (choice.text for choice in suggestions.choices[:1])
     result = plan.suggestions()
     upstream = plan.provider.stream_chat(plan.generation)
     chunks = _without_fences(upstream)
@@ -227,19 +228,19 @@ def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Iterator
     return result, _prepend(first, chunks)
 
 
-def _prepend(first: str | None, rest: Iterator[str]) -> Iterator[str]:
-    with closing(rest):  # type: ignore[type-var]
+def _prepend(first: str | None, rest: Generator[str]) -> Generator[str]:
+    with closing(rest):
         if first:
             yield first
         yield from rest
 
 
-def _without_fences(chunks: Iterator[str]) -> Iterator[str]:
+def _without_fences(chunks: Generator[str]) -> Generator[str]:
     """Drop a Markdown opening fence (with its language tag) and a closing fence from a stream.
 
     Text is held back only while it could still be the start or the end of a fence.
     """
-    with closing(chunks):  # type: ignore[type-var]
+    with closing(chunks):
         pending = ""
         opened = False
         for chunk in chunks:

@@ -1,6 +1,8 @@
+import errno
+import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from typing import Any
 
@@ -13,6 +15,7 @@ from codesuggest.api.authentication import AI_SCOPES
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView
+from codesuggest.providers import ProviderError
 from completions import openapi
 from completions.params import COMPLETION_PARAMS
 from completions.services import (
@@ -28,6 +31,8 @@ from projects.access import (
     require_code_suggestions_access,
     require_code_suggestions_feature,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class CodeSuggestionsView(ApiView):
@@ -85,14 +90,18 @@ def completion_json(suggestions: Suggestions) -> dict[str, Any]:
 
 
 def streaming_response(
-    suggestions: Suggestions, chunks: Iterator[str], *, sse: bool
+    suggestions: Suggestions, chunks: Generator[str], *, sse: bool
 ) -> StreamingHttpResponse:
     """Raw text chunks (GitLab's default) or Server-Sent Events when the client asked for them.
 
     When the client goes away the server closes this response, which closes `chunks` and with
     them the upstream request, so the model stops generating for nobody.
+
+    A provider that fails once the stream has started can no longer change the status: an SSE
+    stream then ends with `event: error` (data: `{"message": "…"}`) instead of `stream_end`,
+    and a raw stream is broken off, so the client sees an incomplete response, not a clean end.
     """
-    body = _sse_frames(suggestions, chunks) if sse else chunks
+    body = _sse_frames(suggestions, chunks) if sse else _raw_chunks(chunks)
     response = StreamingHttpResponse(body, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must not hold chunks back
@@ -101,14 +110,45 @@ def streaming_response(
     return response
 
 
-def _sse_frames(suggestions: Suggestions, chunks: Iterator[str]) -> Iterator[str]:
-    with closing(chunks):  # type: ignore[type-var]
+def _raw_chunks(chunks: Generator[str]) -> Generator[str]:
+    try:
+        yield from chunks
+    except ProviderError as exc:
+        _log_broken_stream(exc)
+        raise ResponseBrokenOff from None
+
+
+def _sse_frames(suggestions: Suggestions, chunks: Generator[str]) -> Generator[str]:
+    with closing(chunks):
         yield sse_event("stream_start", {"model": suggestions.model})
-        for chunk in chunks:
-            yield sse_event(
-                "content_chunk", {"choices": [{"delta": {"content": chunk}, "index": 0}]}
-            )
+        try:
+            for chunk in chunks:
+                yield sse_event(
+                    "content_chunk", {"choices": [{"delta": {"content": chunk}, "index": 0}]}
+                )
+        except ProviderError as exc:
+            _log_broken_stream(exc)
+            yield sse_event("error", {"message": str(exc)})
+            return
         yield sse_event("stream_end", None)
+
+
+def _log_broken_stream(exc: ProviderError) -> None:
+    # The provider's message says what failed; a traceback would add only our own frames.
+    logger.warning("A completion stream failed after it started: %s", exc)
+
+
+class ResponseBrokenOff(ConnectionResetError):
+    """Raised out of a response's body to break the response off.
+
+    WSGI cannot abort a response: a server whose body iterator raises closes the connection
+    without ending the chunked body, which is what the client must see. gunicorn's workers and
+    runserver take a connection reset as routine (a debug line at most) where any other
+    exception would log a traceback for every broken stream.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(errno.ECONNRESET, "The model server failed during a streamed response")
 
 
 class DirectAccessView(CodeSuggestionsView):
