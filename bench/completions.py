@@ -16,24 +16,27 @@ The direct rows measure the fake upstream and wrk together: the ceiling of the h
 """
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+from harness import (
+    PYTHON,
+    ROOT,
+    ConnectionCounter,
+    children_of,
+    free_port,
+    peak_rss_mb,
+    prepare_database,
+    running,
+    upstream_command,
+)
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/codesuggest_bench"
 )
@@ -61,16 +64,6 @@ REQUEST_BODY = json.dumps(
         "intent": "completion",
     }
 ).encode()
-UPSTREAM_BODY = json.dumps(
-    {
-        "id": "cmpl-bench",
-        "object": "text_completion",
-        "model": "bench",
-        "choices": [{"index": 0, "text": "return a + b\n", "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 500, "completion_tokens": 5, "total_tokens": 505},
-    }
-).encode()
-
 WRK_SCRIPT = """
 local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
 wrk.method = "POST"
@@ -88,173 +81,6 @@ done = function(summary, latency, requests)
     latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
-
-
-# The fake upstream ---------------------------------------------------------------------------
-
-
-class _Upstream(asyncio.Protocol):
-    """Just enough HTTP/1.1 (keep-alive, Content-Length bodies) to answer a completion.
-
-    A path starting with /delay/MS/ answers after MS milliseconds, without blocking others.
-    """
-
-    response = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\n\r\n%s" % (len(UPSTREAM_BODY), UPSTREAM_BODY)
-    )
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-        self.buffer = b""
-        sock = transport.get_extra_info("socket")
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.buffer[:end].split(b"\r\n")
-            length = 0
-            for line in head[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if len(self.buffer) < end + 4 + length:
-                return
-            self.buffer = self.buffer[end + 4 + length :]
-            path = head[0].split(b" ")[1].decode()
-            delay = int(path.split("/")[2]) / 1000 if path.startswith("/delay/") else 0
-            if delay:
-                asyncio.get_running_loop().call_later(delay, self._reply)
-            else:
-                self._reply()
-
-    def _reply(self) -> None:
-        if not self.transport.is_closing():
-            self.transport.write(self.response)
-
-
-def serve_upstream(port: int) -> None:
-    async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(
-            _Upstream, "127.0.0.1", port, backlog=4096
-        )
-        await server.serve_forever()
-
-    asyncio.run(main())
-
-
-# Processes and measurements --------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"A process the benchmark started exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"Nothing listened on port {port} within {seconds:g}s")
-
-
-@contextmanager
-def running(command: list[str], env: dict[str, str], port: int):
-    process = subprocess.Popen(
-        command,
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=open(Path(tempfile.gettempdir()) / "codesuggest-bench.log", "ab"),  # noqa: SIM115
-    )
-    try:
-        wait_for_port(port, process)
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    if result.returncode:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout.strip()
-
-
-def prepare_database(env: dict[str, str]) -> str:
-    """A fresh bench database, migrated, with a user; returns a token for that user."""
-    import psycopg
-
-    url = urlsplit(DATABASE_URL)
-    name = url.path.lstrip("/")
-    admin_url = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    manage(env, "migrate", "--no-input", "-v", "0")
-    manage(env, "create_user", "bench")
-    return manage(env, "create_token", "bench", "--scopes", "api")
-
-
-def workers_of(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [int(pid) for pid in children]
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class ConnectionCounter:
-    """Samples how many PostgreSQL connections the bench database holds, while a run lasts."""
-
-    def __init__(self) -> None:
-        import psycopg
-
-        self.conn = psycopg.connect(
-            urlsplit(DATABASE_URL)._replace(path="/postgres").geturl(), autocommit=True
-        )
-        self.name = urlsplit(DATABASE_URL).path.lstrip("/")
-        self.peak = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self.stop.wait(0.2):
-            row = self.conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (self.name,)
-            ).fetchone()
-            self.peak = max(self.peak, row[0] if row else 0)
-
-    def __enter__(self) -> "ConnectionCounter":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.conn.close()
 
 
 def wrk(url: str, *, clients: int, seconds: float, token: str = "") -> dict[str, float]:
@@ -305,11 +131,7 @@ def main() -> None:
     parser.add_argument("--worker-class", default="", help="override gunicorn.conf.py's")
     parser.add_argument("--workers", default="", help="override gunicorn.conf.py's")
     parser.add_argument("--delay-ms", type=int, default=200, help="the slow upstream's delay")
-    parser.add_argument("--upstream", type=int, help=argparse.SUPPRESS)  # internal
     options = parser.parse_args()
-    if options.upstream:
-        serve_upstream(options.upstream)
-        return
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
 
@@ -352,8 +174,7 @@ def main() -> None:
         ratio = through / direct if direct else float("inf")
         rows.append((name, f"{direct:,.1f} {unit}", f"{through:,.1f} {unit}", f"{ratio:.3g}x"))
 
-    upstream_cmd = [PYTHON, __file__, "--upstream", str(upstream_port)]
-    with running(upstream_cmd, os.environ.copy(), upstream_port):
+    with running(upstream_command(upstream_port), os.environ.copy(), upstream_port):
         direct_url = f"{upstream}/v1/completions"
         wrk(direct_url, clients=16, seconds=1)
         d1 = wrk(direct_url, clients=1, seconds=seconds)
@@ -369,16 +190,16 @@ def main() -> None:
             wrk(service, clients=16, seconds=1, token=token)  # warm every worker
             s1 = wrk(service, clients=1, seconds=seconds, token=token)
             s16 = wrk(service, clients=16, seconds=seconds, token=token)
-            with ConnectionCounter() as fast_conns:
+            with ConnectionCounter(DATABASE_URL) as fast_conns:
                 s64 = wrk(service, clients=64, seconds=seconds, token=token)
-            fast_rss = [peak_rss_mb(pid) for pid in workers_of(master.pid)]
+            fast_rss = [peak_rss_mb(pid) for pid in children_of(master.pid)]
 
         slow_env = {**env, "COMPLETIONS_BASE_URL": f"{upstream}/delay/{options.delay_ms}"}
         with running(gunicorn, slow_env, service_port) as master:
             check_answer(service, token)
-            with ConnectionCounter() as slow_conns:
+            with ConnectionCounter(DATABASE_URL) as slow_conns:
                 slow = wrk(service, clients=256, seconds=seconds, token=token)
-            slow_rss = [peak_rss_mb(pid) for pid in workers_of(master.pid)]
+            slow_rss = [peak_rss_mb(pid) for pid in children_of(master.pid)]
 
     worker_class = options.worker_class or "gunicorn.conf.py's"
     print(
