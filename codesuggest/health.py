@@ -1,11 +1,12 @@
 """Health checks for load balancers and orchestrators, shaped like GitLab's.
 
 `GET /-/liveness`: the process answers. `GET /-/readiness`: it can serve, that is the database
-and (when configured) Redis answer. No credential is needed, so the answers say ok or failed and
-nothing else: no host names, no error messages (those go to the log).
+answers; Redis (when configured) is reported too, but does not make the process unready: the
+service goes on without it (codesuggest/cache.py), and an outage of Redis must not take every
+node out of the load balancer at once. No credential is needed, so the answers say ok or failed
+and nothing else: no host names, no error messages (those go to the log, once per outage).
 """
 
-import logging
 from collections.abc import Callable
 
 import redis
@@ -13,9 +14,8 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from codesuggest.outages import DATABASE, REDIS
 from codesuggest.shared_redis import shared_redis
-
-logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -26,13 +26,13 @@ def liveness(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def readiness(request: HttpRequest) -> JsonResponse:
-    """200 when every check passes, else 503; each check's status under its own key."""
+    """200 when the database answers, else 503; each check's status under its own key."""
     checks: dict[str, Callable[[], bool]] = {"db_check": database_answers}
     redis_client = shared_redis()
     if redis_client is not None:
         checks["redis_check"] = lambda: redis_answers(redis_client)
     results = {name: check() for name, check in checks.items()}
-    ready = all(results.values())
+    ready = results["db_check"]
     body: dict[str, object] = {"status": status(ready)}
     body.update({name: [{"status": status(passed)}] for name, passed in results.items()})
     return JsonResponse(body, status=200 if ready else 503)
@@ -48,7 +48,7 @@ def database_answers() -> bool:
             cursor.execute("SELECT 1")
         return True
     except DatabaseError as exc:
-        logger.warning("Readiness: the database does not answer: %s", exc)
+        DATABASE.failed(exc)
         return False
     finally:
         # Handed back at once (to the pool, or closed), whatever CONN_MAX_AGE says: probes come
@@ -59,7 +59,8 @@ def database_answers() -> bool:
 def redis_answers(client: redis.Redis) -> bool:
     try:
         client.ping()
-        return True
     except redis.RedisError as exc:
-        logger.warning("Readiness: Redis does not answer: %s", exc)
+        REDIS.failed(exc)
         return False
+    REDIS.succeeded()
+    return True

@@ -200,10 +200,11 @@ def test_the_compose_healthcheck_passes_on_the_deployments_host_behind_its_tls_p
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_compose_healthcheck_fails_when_redis_does_not_answer():
+def test_the_compose_healthcheck_fails_when_the_database_does_not_answer(tmp_path):
     env = {
         "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
-        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}",
+        "REDIS_URL": "",
         "CODESUGGEST_EMBEDDED": "true",
     }
     with server_process(env) as url:
