@@ -1,6 +1,10 @@
 """The OpenAPI descriptions of the completions app's endpoints, GitLab's and Vertex AI's (worn
 by the views as decorators)."""
 
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -12,7 +16,12 @@ from codesuggest.api.schema import (
     api_schema,
     request_serializer,
 )
-from completions.params import COMPLETION_PARAMS, MAX_INSTANCES, NUMBER_PARAMETERS
+from completions.params import (
+    COMPLETION_PARAMS,
+    GATEWAY_COMPLETION_PARAMS,
+    MAX_INSTANCES,
+    NUMBER_PARAMETERS,
+)
 
 # GitLab's code-suggestions endpoints ----------------------------------------------------------
 
@@ -44,6 +53,10 @@ class Completion(serializers.Serializer):
     choices = CompletionChoice(many=True, help_text="Empty when there is nothing to suggest.")
 
 
+class GatewayCompletion(Completion):
+    experiments = serializers.ListField(child=serializers.JSONField(), help_text="Always empty.")
+
+
 class DirectAccess(serializers.Serializer):
     base_url = serializers.URLField()
     token = serializers.CharField(help_text="A short-lived token, for `Authorization: Bearer`.")
@@ -62,40 +75,100 @@ PROJECT_OFF = OpenApiResponse(
     " the scope, or the account is blocked.",
 )
 
-completions = api_schema(
-    summary="Suggest code at the cursor",
-    description="Answers JSON; with `stream: true`, the suggestion as it is generated"
+STREAMING = (
+    "Answers JSON; with `stream: true`, the suggestion as it is generated"
     " (`text/event-stream`): its raw text in chunks, or with `X-Supports-Sse-Streaming: true`"
     " the events `stream_start` (data: the model), one `content_chunk` per chunk (data:"
     ' `{"choices":[{"delta":{"content":"…"},"index":0}]}`) and `stream_end`. A model server'
     " failing before the first chunk is a 503 or 504 like any other; failing after it, the SSE"
     ' stream ends with `error` (data: `{"message":"…"}`) instead of `stream_end`, and a raw'
-    " stream is broken off (its chunked body never ends).",
-    tags=["code suggestions"],
-    request=CompletionRequest,
-    parameters=[
-        OpenApiParameter(
-            "X-Supports-Sse-Streaming",
-            OpenApiTypes.BOOL,
-            OpenApiParameter.HEADER,
-            description="With `stream: true`, answer with Server-Sent Events.",
-        ),
-        OpenApiParameter(
-            "X-Streaming-Format",
-            OpenApiTypes.STR,
-            OpenApiParameter.HEADER,
-            response=[200],
-            description="`sse` when the stream is Server-Sent Events.",
-        ),
-    ],
-    responses={
+    " stream is broken off (its chunked body never ends)."
+)
+STREAMING_HEADERS = [
+    OpenApiParameter(
+        "X-Supports-Sse-Streaming",
+        OpenApiTypes.BOOL,
+        OpenApiParameter.HEADER,
+        description="With `stream: true`, answer with Server-Sent Events.",
+    ),
+    OpenApiParameter(
+        "X-Streaming-Format",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description="`sse` when the stream is Server-Sent Events.",
+    ),
+]
+
+
+def _completion_responses(body: type[serializers.Serializer]) -> dict[Any, Any]:
+    return {
         (200, "application/json"): OpenApiResponse(
-            Completion, "The suggestions; with `stream: true`, a stream (see above)."
+            body, "The suggestions; with `stream: true`, a stream (see above)."
         ),
         (200, "text/event-stream"): OpenApiTypes.STR,
         403: PROJECT_OFF,
         **GATES,
+    }
+
+
+completions = api_schema(
+    summary="Suggest code at the cursor",
+    description=STREAMING,
+    tags=["code suggestions"],
+    request=CompletionRequest,
+    parameters=STREAMING_HEADERS,
+    responses=_completion_responses(Completion),
+    errors=(400, 413, 429, 503, 504),
+)
+
+
+class GatewayTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "codesuggest.api.authentication.GatewayTokenAuthentication"
+    name = "gatewayToken"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The short-lived token from `POST /api/v4/code_suggestions/"
+            "direct_access` or `/tokens`, with the header `X-Gitlab-Authentication-Type:"
+            " oidc`; nothing else.",
+        }
+
+
+GatewayCompletionRequest = request_serializer(
+    "GatewayCompletionRequest",
+    GATEWAY_COMPLETION_PARAMS,
+    {
+        "project_path": "A project the user can see with code suggestions off answers 403.",
+        "prompt_version": "Accepted; this service builds its own prompt.",
+        "model_provider": "Accepted and ignored: the configured provider answers.",
+        "model_name": "Accepted and ignored: the configured model answers.",
     },
+)
+
+gateway_completions = api_schema(
+    summary="Suggest code at the cursor: the AI gateway's v2 endpoint, for direct access",
+    description="Where `direct_access` sends editors (`{base_url}/v2/completions`): the same"
+    " suggestions, project gating, rate limit (shared) and streaming as"
+    " `/code_suggestions/completions`, in the AI gateway's shape. Other gateway fields"
+    " (`prompt`, `telemetry`, …) are accepted and ignored. " + STREAMING,
+    tags=["code suggestions"],
+    request=GatewayCompletionRequest,
+    parameters=[
+        OpenApiParameter(
+            "X-Gitlab-Authentication-Type",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            required=True,
+            enum=["oidc"],
+            description="Marks the bearer token as a short-lived code-suggestions token.",
+        ),
+        *STREAMING_HEADERS,
+    ],
+    responses=_completion_responses(GatewayCompletion),
     errors=(400, 413, 429, 503, 504),
 )
 

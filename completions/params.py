@@ -32,6 +32,18 @@ COMPLETION_PARAMS = {
     "choices_count": Param(int, minimum=1, maximum=4, default=1),
 }
 
+# The AI gateway's body, which the language server sends to direct access's `base_url`: the same
+# fields, and the gateway's own. Its `prompt` (a prompt GitLab built, with prompt versions 2 and
+# 3), `telemetry` and model choice are accepted and ignored: this service builds its own prompt
+# for the model it is configured with.
+GATEWAY_COMPLETION_PARAMS = {
+    **COMPLETION_PARAMS,
+    "prompt_version": Param(int, choices=(1, 2, 3), default=1),
+    "project_id": Param(int),
+    "model_provider": Param(str),
+    "model_name": Param(str),
+}
+
 # Vertex AI's predict API, checked by `completions.vertex` with Google's errors.
 MAX_INSTANCES = 5
 

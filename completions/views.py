@@ -11,13 +11,14 @@ from django.http import StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from codesuggest.api.authentication import AI_SCOPES
+from codesuggest.api.authentication import AI_SCOPES, GatewayTokenAuthentication
+from codesuggest.api.params import Schema
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView
 from codesuggest.providers import ProviderError
 from completions import openapi
-from completions.params import COMPLETION_PARAMS
+from completions.params import COMPLETION_PARAMS, GATEWAY_COMPLETION_PARAMS
 from completions.services import (
     SuggestionRequest,
     Suggestions,
@@ -48,9 +49,15 @@ class CodeSuggestionsView(ApiView):
 
 
 class CompletionsView(CodeSuggestionsView):
+    params_schema: Schema = COMPLETION_PARAMS
+    usage_endpoint = "completions"
+
     @openapi.completions
     def post(self, request: Request) -> Response | StreamingHttpResponse:
-        params = self.parse(request, COMPLETION_PARAMS)
+        return self.complete(request)
+
+    def complete(self, request: Request) -> Response | StreamingHttpResponse:
+        params = self.parse(request, self.params_schema)
         project = project_gating_code_suggestions(self.user, params["project_path"])
         enforce_code_suggestions_rate_limit(self.user.pk)
         current_file = params["current_file"]
@@ -65,7 +72,7 @@ class CompletionsView(CodeSuggestionsView):
             choices_count=params["choices_count"],
             project_key=project.index_key if project else None,
         )
-        with tracked_usage(user=self.user, project=project, endpoint="completions") as usage:
+        with tracked_usage(user=self.user, project=project, endpoint=self.usage_endpoint) as usage:
             if params["stream"]:
                 suggestions, chunks = stream_suggestion(suggestion_request)
                 usage.describe(suggestions)
@@ -73,20 +80,36 @@ class CompletionsView(CodeSuggestionsView):
                 return streaming_response(suggestions, chunks, sse=sse)
             suggestions = suggest(suggestion_request)
             usage.describe(suggestions)
-            return Response(completion_json(suggestions))
+            return Response(self.completion_json(suggestions))
+
+    def completion_json(self, suggestions: Suggestions) -> dict[str, Any]:
+        return {
+            "id": f"cmpl-{uuid.uuid4().hex}",
+            "model": suggestions.model,
+            "object": "text_completion",
+            "created": int(time.time()),
+            "choices": [
+                {"text": choice.text, "index": index, "finish_reason": choice.finish_reason}
+                for index, choice in enumerate(suggestions.choices)
+            ],
+        }
 
 
-def completion_json(suggestions: Suggestions) -> dict[str, Any]:
-    return {
-        "id": f"cmpl-{uuid.uuid4().hex}",
-        "model": suggestions.model,
-        "object": "text_completion",
-        "created": int(time.time()),
-        "choices": [
-            {"text": choice.text, "index": index, "finish_reason": choice.finish_reason}
-            for index, choice in enumerate(suggestions.choices)
-        ],
-    }
+class GatewayCompletionsView(CompletionsView):
+    """The AI gateway's v2 completions, where direct access sends the language server: the same
+    work, limits and usage records as GitLab's endpoint, opened only by the short-lived token."""
+
+    authentication_classes = [GatewayTokenAuthentication]
+    params_schema = GATEWAY_COMPLETION_PARAMS
+    usage_endpoint = "v2_completions"
+
+    @openapi.gateway_completions
+    def post(self, request: Request) -> Response | StreamingHttpResponse:
+        return self.complete(request)
+
+    def completion_json(self, suggestions: Suggestions) -> dict[str, Any]:
+        # The gateway also lists the experiments it ran; this service runs none.
+        return {**super().completion_json(suggestions), "experiments": []}
 
 
 def streaming_response(

@@ -12,6 +12,7 @@ API_PATHS = {
     "/api/v4/code_suggestions/enabled",
     "/api/v4/code_suggestions/completions",
     "/api/v4/code_suggestions/direct_access",
+    "/api/v4/code_suggestions/v2/completions",
     "/api/v4/user",
     "/api/v4/version",
     "/api/v4/metadata",

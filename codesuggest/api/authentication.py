@@ -38,10 +38,13 @@ def presented_credential(request: Request) -> tuple[str, str] | None:
     param = request.query_params.get("private_token") or _body_private_token(request)
     if param:
         return "private_token", param
+    bearer = bearer_token(request)
+    return ("bearer", bearer) if bearer else None
+
+
+def bearer_token(request: Request) -> str | None:
     scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return "bearer", value.strip()
-    return None
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 def _body_private_token(request: Request) -> str | None:
@@ -124,6 +127,22 @@ def authenticate_code_suggestions_token(value: str) -> tuple[User, Credential]:
     if not user.is_active:
         raise errors.user_blocked()
     return user, Credential("code_suggestions_token", token)
+
+
+class GatewayTokenAuthentication(BaseAuthentication):
+    """The AI gateway's way in, for the direct-access completions endpoint: a short-lived
+    code-suggestions token as `Authorization: Bearer`, marked by `X-Gitlab-Authentication-Type:
+    oidc`, exactly as the language server sends it. No other credential opens it."""
+
+    def authenticate(self, request: Request) -> tuple[User, Credential]:
+        token = bearer_token(request)
+        oidc = request.META.get("HTTP_X_GITLAB_AUTHENTICATION_TYPE", "").lower() == "oidc"
+        if token is None or not oidc or not _looks_like_jwt(token):
+            raise errors.unauthorized()
+        return authenticate_code_suggestions_token(token)
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="The API"'
 
 
 class BrowserSessionAuthentication(SessionAuthentication):
