@@ -17,6 +17,7 @@ from redis import RedisError
 
 from chat import leases, relay
 from chat.models import RESET, Message, Role, State
+from chat.params import CONTEXT_CATEGORIES
 from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api import errors
 from codesuggest.features import provider_config
@@ -42,6 +43,14 @@ def require_chat_access(user: User) -> None:
     """Chat hides itself from a user who may not use it (404, as GitLab)."""
     if not user.chat_access:
         raise errors.not_found()
+
+
+def chat_features_available(user: User) -> list[str]:
+    """GitLab's names of the chat features the user may use (its language server turns its
+    context providers on by them): every category of additional context chat accepts."""
+    if not user.chat_access:
+        return []
+    return [f"include_{category}_context" for category in CONTEXT_CATEGORIES]
 
 
 # Resources ------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from codesuggest import health
 from codesuggest.api.errors import handle_route_not_found
+from codesuggest.api.graphql import GraphQLView
+from codesuggest.graphql import schema
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +14,8 @@ urlpatterns = [
     path("api/v4/", include("completions.urls")),
     path("api/v4/", include("chat.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    # GitLab's GraphQL endpoint sits beside /api/v4, not under it.
+    path("api/graphql", GraphQLView.as_view(graphql_schema=schema), name="graphql"),
     # GitLab's health-check paths, for load balancers and orchestrators: no credential needed.
     path("-/liveness", health.liveness, name="liveness"),
     path("-/readiness", health.readiness, name="readiness"),
