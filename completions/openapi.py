@@ -20,7 +20,10 @@ from completions.params import (
     COMPLETION_PARAMS,
     GATEWAY_COMPLETION_PARAMS,
     MAX_INSTANCES,
+    MAX_PROPERTIES_BYTES,
     NUMBER_PARAMETERS,
+    TRACK_EVENT_PARAMS,
+    TRACK_EVENTS_PARAMS,
 )
 
 # GitLab's code-suggestions endpoints ----------------------------------------------------------
@@ -178,6 +181,36 @@ direct_access = api_schema(
     request=None,
     responses={201: DirectAccess, **GATES},
     errors=(403,),
+)
+
+# Editors' telemetry ---------------------------------------------------------------------------
+
+TRACKED = OpenApiResponse(
+    OpenApiTypes.OBJECT, "Stored: an empty object (editors parse the answer as JSON)."
+)
+TRACKING = (
+    " Only GitLab's code-suggestion IDE events are accepted; any other is a 400. Properties"
+    " beyond the four described are stored as sent, up to"
+    f" {MAX_PROPERTIES_BYTES} bytes of JSON per event."
+)
+
+track_event = api_schema(
+    summary="Record what the editor did with a suggestion",
+    description="GitLab's event tracking, for the events editors send about code suggestions."
+    + TRACKING,
+    tags=["telemetry"],
+    request=request_serializer("TrackEventRequest", TRACK_EVENT_PARAMS),
+    responses={200: TRACKED},
+    errors=(400, 401, 403, 413),
+)
+
+track_events = api_schema(
+    summary="Record several suggestion events at once",
+    description="All or nothing: one event that is not accepted stores none." + TRACKING,
+    tags=["telemetry"],
+    request=request_serializer("TrackEventsRequest", TRACK_EVENTS_PARAMS),
+    responses={200: TRACKED},
+    errors=(400, 401, 403, 413),
 )
 
 # Vertex AI's code-model API ------------------------------------------------------------------

@@ -44,6 +44,43 @@ GATEWAY_COMPLETION_PARAMS = {
     "model_name": Param(str),
 }
 
+# Editors' telemetry about the suggestions they showed (`/usage_data/track_event(s)`). GitLab
+# tracks many other internal events; only the code-suggestion ones mean anything here.
+SUGGESTION_EVENTS = (
+    "code_suggestion_shown_in_ide",
+    "code_suggestion_accepted_in_ide",
+    "code_suggestion_rejected_in_ide",
+)
+MAX_TRACKED_EVENTS = 50  # GitLab's limit for one batch
+MAX_PROPERTIES_BYTES = 4096  # additional_properties as JSON; editors send about 200
+
+TRACK_EVENT_PARAMS = {
+    "event": Param(str, required=True, choices=SUGGESTION_EVENTS),
+    "namespace_id": Param(int),
+    "project_id": Param(int),
+    "send_to_snowplow": Param(bool),
+    # Any other property is accepted and stored, within MAX_PROPERTIES_BYTES.
+    "additional_properties": Param(
+        dict,
+        fields={
+            "unique_tracking_id": Param(str, max_length=128),
+            "language": Param(str, max_length=64),
+            "suggestion_size": Param(int, minimum=0, maximum=2**31 - 1),
+            "timestamp": Param(str, max_length=64),
+        },
+    ),
+}
+
+TRACK_EVENTS_PARAMS = {
+    "events": Param(
+        list,
+        required=True,
+        allow_blank=False,
+        max_length=MAX_TRACKED_EVENTS,
+        items=Param(dict, fields=TRACK_EVENT_PARAMS),
+    ),
+}
+
 # Vertex AI's predict API, checked by `completions.vertex` with Google's errors.
 MAX_INSTANCES = 5
 

@@ -18,7 +18,12 @@ from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView
 from codesuggest.providers import ProviderError
 from completions import openapi
-from completions.params import COMPLETION_PARAMS, GATEWAY_COMPLETION_PARAMS
+from completions.params import (
+    COMPLETION_PARAMS,
+    GATEWAY_COMPLETION_PARAMS,
+    TRACK_EVENT_PARAMS,
+    TRACK_EVENTS_PARAMS,
+)
 from completions.services import (
     SuggestionRequest,
     Suggestions,
@@ -26,6 +31,7 @@ from completions.services import (
     stream_suggestion,
     suggest,
 )
+from completions.telemetry import track_suggestion_events
 from completions.usage import tracked_usage
 from projects.access import (
     project_gating_code_suggestions,
@@ -172,6 +178,34 @@ class ResponseBrokenOff(ConnectionResetError):
 
     def __init__(self) -> None:
         super().__init__(errno.ECONNRESET, "The model server failed during a streamed response")
+
+
+class TrackEventView(ApiView):
+    """GitLab's internal-event tracking, for the code-suggestion events editors send."""
+
+    required_scopes = AI_SCOPES
+
+    @openapi.track_event
+    def post(self, request: Request) -> Response:
+        params = self.parse(request, TRACK_EVENT_PARAMS)
+        track_suggestion_events(user=self.user, events=[("", params, self.body(request))])
+        # Editors parse the answer as JSON: an empty body would count as a failure.
+        return Response({})
+
+
+class TrackEventsView(ApiView):
+    required_scopes = AI_SCOPES
+
+    @openapi.track_events
+    def post(self, request: Request) -> Response:
+        params = self.parse(request, TRACK_EVENTS_PARAMS)
+        sent = self.body(request)["events"]
+        events = [
+            (f"events[{index}]", checked, sent[index])
+            for index, checked in enumerate(params["events"])
+        ]
+        track_suggestion_events(user=self.user, events=events)
+        return Response({})
 
 
 class DirectAccessView(CodeSuggestionsView):
