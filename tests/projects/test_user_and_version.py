@@ -66,3 +66,40 @@ def test_the_version_needs_a_credential(api, world, path):
     response = api.get(path)
     assert response.status_code == 401
     assert response.json() == {"message": "401 Unauthorized"}
+
+
+# What GitLab's language server calls, from which reported version on (gitlab-clients.md).
+LANGUAGE_SERVER_CALLS = [
+    ((0, 0, 0), "get", "/api/v4/version"),
+    ((0, 0, 0), "get", "/api/v4/personal_access_tokens/self"),
+    ((0, 0, 0), "post", "/api/graphql"),
+    ((16, 8, 0), "post", "/api/v4/code_suggestions/completions"),
+    ((17, 2, 0), "post", "/api/v4/code_suggestions/direct_access"),
+    ((17, 2, 0), "post", "/api/v4/code_suggestions/v2/completions"),
+    ((17, 2, 0), "post", "/api/v4/usage_data/track_event"),
+    # Real-time SAST scans (opt-in in the editor): not served, so the version stays below.
+    ((17, 5, 0), "post", "/api/v4/projects/acme%2Ftools/security_scans/sast/scan"),
+]
+
+
+def reported_version(api, world) -> tuple[int, ...]:
+    version = api.get("/api/v4/version", token=make_token(world.alice)).json()["version"]
+    match = SEMVER.match(version)
+    assert match, version
+    return tuple(int(part) for part in match.groups())
+
+
+def test_the_version_is_the_one_constant(api, world):
+    assert reported_version(api, world) == tuple(
+        int(part) for part in settings.CODESUGGEST_VERSION.split(".")
+    )
+
+
+def test_every_call_the_language_server_makes_at_that_version_is_served(api, world):
+    version = reported_version(api, world)
+
+    for since, method, path in LANGUAGE_SERVER_CALLS:
+        if since <= version:
+            response = getattr(api, method)(path)
+            # Anonymous calls: a served path refuses them; an unknown one is the catch-all 404.
+            assert response.status_code != 404, path
