@@ -8,7 +8,11 @@ import os
 
 from celery import Celery
 
+from codesuggest import redis_transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codesuggest.settings")
+# A Redis restart must not end a worker (kombu 5.7.0 could crash on it; see the module).
+redis_transport.use_for_redis_urls()
 
 app = Celery("codesuggest")
 app.config_from_object("django.conf:settings", namespace="CELERY")
