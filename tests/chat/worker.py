@@ -37,7 +37,9 @@ def test_database_url() -> str:
 
 
 class Worker:
-    """`beat`: the worker also runs Celery beat (the periodic sweep), as `celery worker -B`."""
+    """`beat`: the worker also runs Celery beat (the periodic sweep), as `celery worker -B`.
+    `prefork`: the pool as deployed; two child processes answer, so the main process asks the
+    broker for the next message while one is being answered."""
 
     def __init__(
         self,
@@ -47,8 +49,10 @@ class Worker:
         log_dir: Path,
         beat: bool = False,
         env: dict[str, str] | None = None,
+        prefork: bool = False,
     ) -> None:
         self.beat = beat
+        self.prefork = prefork
         self.env = {
             **os.environ,
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "test-only-secret-key",
@@ -75,7 +79,9 @@ class Worker:
             self.process = subprocess.Popen(
                 [
                     sys.executable, "-m", "celery", "-A", "codesuggest", "worker",
-                    "--pool=solo", "--loglevel=INFO", "--without-heartbeat",
+                    *(["--pool=prefork", "--concurrency=2"] if self.prefork
+                      else ["--pool=solo"]),
+                    "--loglevel=INFO", "--without-heartbeat",
                     "--without-mingle", "--without-gossip",
                     f"--hostname=chat-test-{os.getpid()}-{self.started}@%h",
                     *(["--beat", f"--schedule={self.log_dir / 'beat-schedule'}"]
