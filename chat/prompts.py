@@ -23,6 +23,12 @@ shared when they are relevant, and refer to them by name."""
 CONTEXT_WINDOW_TOKENS = 16_000
 ANSWER_TOKENS = 2_048
 TRUNCATED = "\n[… truncated]"
+# The `source` in an additional-context item's metadata that marks the text the user has
+# selected in their editor (GitLab's chat sends it apart, as `currentFile`).
+CURRENT_FILE = "current_file"
+SELECTION_NOTE = (
+    'A context marked selected="true" is the text the user has selected in their editor.'
+)
 
 
 def approximate_tokens(text: str) -> int:
@@ -53,6 +59,9 @@ def build_messages(
     if resource_description:
         system.append(f"The user is currently looking at {resource_description}.")
         budget -= approximate_tokens(system[-1])
+    if any(is_selection(item) for item in additional_context):
+        system.append(SELECTION_NOTE)
+        budget -= approximate_tokens(SELECTION_NOTE)
     for item in additional_context:
         if budget <= 0:
             break
@@ -74,10 +83,15 @@ def build_messages(
 
 def context_block(item: dict[str, Any], budget: int) -> str:
     """One additional-context item, cut to `budget` tokens when it does not fit."""
-    head = f'<context category="{item["category"]}" id="{item["id"]}">\n'
+    selected = ' selected="true"' if is_selection(item) else ""
+    head = f'<context category="{item["category"]}" id="{item["id"]}"{selected}>\n'
     tail = "\n</context>"
     room = (budget - approximate_tokens(head + tail + TRUNCATED)) * 4
     content = item["content"]
     if len(content) > room:
         content = content[: max(room, 0)] + TRUNCATED
     return head + content + tail
+
+
+def is_selection(item: dict[str, Any]) -> bool:
+    return (item.get("metadata") or {}).get("source") == CURRENT_FILE

@@ -3,10 +3,11 @@
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 # The model sees at most this many of the most recent messages since the last /reset.
 HISTORY_MESSAGES = 50
 COMMIT_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+# What GitLab's chat takes as "delete my history".
+CLEAR_COMMANDS = ("/clear", "/clean")
 # What stops a question from reaching the broker: it is down, or unreachable.
 DISPATCH_ERRORS = (KombuError, RedisError, OSError)
 
@@ -127,11 +130,34 @@ def question_ask(
     client_subscription_id: str | None,
     with_clean_history: bool,
 ) -> str:
-    """Store the question, have a worker answer it, and return the answer.
+    """Store the question, have a worker answer it, and return the answer (the REST endpoint).
 
-    Raises ProviderError (503) when the model failed, and ProviderTimeout (504) when no answer
-    came within CHAT_TIMEOUT; that answer is still stored in the history when it comes. Raises
-    503 when the question cannot reach a worker or the answer cannot reach this process."""
+    Raises as `question_submit` and `answer_wait` do."""
+    question = question_submit(
+        user=user,
+        content=content,
+        resource=resource,
+        additional_context=additional_context,
+        referer_url=referer_url,
+        client_subscription_id=client_subscription_id,
+        with_clean_history=with_clean_history,
+    )
+    return answer_wait(question)
+
+
+def question_submit(
+    *,
+    user: User,
+    content: str,
+    resource: Resource,
+    additional_context: Sequence[dict[str, Any]],
+    referer_url: str | None,
+    client_subscription_id: str | None,
+    with_clean_history: bool = False,
+) -> Message:
+    """Store the question and hand it to the workers; the stored question.
+
+    Raises 503 when the question cannot reach a worker (it is then stored as failed)."""
     if client_subscription_id:
         with relay_required("nothing was asked"):
             relay.stream_reset(user.pk, client_subscription_id)
@@ -160,6 +186,15 @@ def question_ask(
         )
         question_fail(question_id=question.pk, error="The question could not be queued")
         raise errors.service_unavailable("chat cannot queue questions right now") from None
+    return question
+
+
+def answer_wait(question: Message) -> str:
+    """The answer to a submitted question, once a worker has given it.
+
+    Raises ProviderError (503) when the model failed, and ProviderTimeout (504) when no answer
+    came within CHAT_TIMEOUT; that answer is still stored in the history when it comes. Raises
+    503 when the answer cannot reach this process."""
     release_database_connection()
     timeout = settings.CHAT_TIMEOUT
     with relay_required("the answer will be kept in the chat history when it comes"):
@@ -172,6 +207,35 @@ def question_ask(
     if outcome["state"] == State.FAILED:
         raise ProviderError(outcome["error"])
     return outcome["content"]
+
+
+def message_submit(
+    *,
+    user: User,
+    content: str,
+    resource: Resource,
+    additional_context: Sequence[dict[str, Any]],
+    client_subscription_id: str | None,
+) -> Message:
+    """A message typed into GitLab's chat: `/reset` starts a new conversation, `/clear` (or
+    `/clean`) deletes the user's history, as GitLab's chat does; anything else is a question,
+    submitted without waiting. The stored message (a reset marker for the two commands)."""
+    command = content.strip()
+    if command == RESET:
+        return Message.objects.create(user=user, role=Role.RESET, content=RESET)
+    if command in CLEAR_COMMANDS:
+        with transaction.atomic():
+            Message.objects.filter(user=user).delete()
+            # A marker as well: the client gets a request id, and nothing is left before it.
+            return Message.objects.create(user=user, role=Role.RESET, content=RESET)
+    return question_submit(
+        user=user,
+        content=content,
+        resource=resource,
+        additional_context=additional_context,
+        referer_url=None,
+        client_subscription_id=client_subscription_id,
+    )
 
 
 @contextmanager
@@ -334,6 +398,56 @@ def history_for(question: Message) -> list[Exchange]:
         for m in Message.objects.filter(role=Role.ASSISTANT, question__in=questions)
     }
     return [Exchange(q.content, answers[q.pk]) for q in questions if q.pk in answers]
+
+
+@dataclass(frozen=True)
+class ChatRecord:
+    """One message of a user's conversation as a client reads it back."""
+
+    id: int | None  # None for the failure of a question, which is not stored as a message
+    request_id: str
+    role: str  # Role.USER or Role.ASSISTANT
+    content: str
+    error: str  # why the question failed; "" for every other record
+    created_at: datetime
+
+
+def chat_records(
+    *, user: User, request_ids: Sequence[str] | None, roles: Sequence[str] | None
+) -> list[ChatRecord]:
+    """The user's questions and answers, oldest first: those of `request_ids` (all of the most
+    recent HISTORY_MESSAGES when None), of `roles` (any when None). A question still pending has
+    no answer yet; a failed one has an assistant record carrying the error instead."""
+    messages = Message.objects.filter(user=user, role__in=(Role.USER, Role.ASSISTANT))
+    if request_ids is not None:
+        messages = messages.filter(request_id__in=_uuids(request_ids))
+    else:
+        messages = messages.order_by("-pk")[:HISTORY_MESSAGES]
+    records = []
+    for message in sorted(messages, key=lambda m: m.pk):
+        request_id = str(message.request_id)
+        records.append(
+            ChatRecord(
+                message.pk, request_id, message.role, message.content, "", message.created_at
+            )
+        )
+        if message.role == Role.USER and message.state == State.FAILED:
+            error = message.error or "The question could not be answered"
+            records.append(
+                ChatRecord(None, request_id, Role.ASSISTANT, error, error, message.updated_at)
+            )
+    return [record for record in records if roles is None or record.role in roles]
+
+
+def _uuids(values: Sequence[str]) -> list[uuid.UUID]:
+    """The values that are request ids; any other value matches nothing."""
+    found = []
+    for value in values:
+        try:
+            found.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return found
 
 
 def history_purge_expired() -> int:

@@ -22,4 +22,7 @@ class UserQuery:
         return CurrentUser(user=user) if user is not None else None
 
 
-schema = Schema(query=merge_types("Query", (UserQuery, projects.Query)))
+schema = Schema(
+    query=merge_types("Query", (UserQuery, projects.Query, chat.Query)),
+    mutation=chat.Mutation,
+)

@@ -101,6 +101,12 @@ GLOBAL_ID_SCALARS: dict[object, ScalarDefinition] = {
     ),
     ProjectID: global_id_scalar("ProjectID", "A global ID of a project."),
 }
+# GitLab's timestamps: ISO 8601 in UTC (views.gitlab_time gives the string).
+Time = NewType("Time", str)
+SCALARS: dict[object, ScalarDefinition] = {
+    **GLOBAL_ID_SCALARS,
+    Time: strawberry.scalar(name="Time", description="An ISO 8601 time.", serialize=str),
+}
 
 
 # The endpoint ----------------------------------------------------------------------------------
@@ -179,7 +185,7 @@ def graphql_errors(message: str, status: int = 200) -> Response:
 
 class Schema(strawberry.Schema):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(config=StrawberryConfig(scalar_map=GLOBAL_ID_SCALARS), **kwargs)
+        super().__init__(config=StrawberryConfig(scalar_map=SCALARS), **kwargs)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Expected errors are answers, not incidents; unexpected ones are logged once, by

@@ -3,9 +3,9 @@ client that posts them as it does."""
 
 from typing import Any
 
-import pytest
-
-from tests.conftest import Api, World, make_token
+from tests.chat.conftest import chat_model, tokens  # noqa: F401  (fixtures used by name)
+from tests.conftest import Api
+from tests.fake_servers import openai_server  # noqa: F401  (chat_model's)
 
 GRAPHQL = "/api/graphql"
 
@@ -53,8 +53,3 @@ def data_of(response) -> dict[str, Any]:
     body = response.json()
     assert "errors" not in body, body
     return body["data"]
-
-
-@pytest.fixture
-def tokens(world: World) -> dict[str, str]:
-    return {name: make_token(getattr(world, name)) for name in ("alice", "bob", "charlie")}
