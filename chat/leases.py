@@ -49,8 +49,9 @@ def answering(question_id: int) -> Iterator[bool]:
     finally:
         done.set()
         renewer.join()
-        # A lease that lapsed may be someone else's by now; theirs stays.
-        with suppress(LockError):
+        # A lease that lapsed may be someone else's by now; theirs stays. One that cannot be
+        # released (Redis is gone) lapses by itself: the answer is stored either way.
+        with suppress(LockError, RedisError):
             lease.release()
 
 

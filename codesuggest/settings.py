@@ -153,6 +153,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "min_size": 1,
             "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1),
             "timeout": 10,
+            # The pool's own reconnection backs off exponentially without a cap: after a
+            # minute-long outage its next try could come minutes after the database is back.
+            # Giving up after a few seconds leaves reconnecting to the next request that needs
+            # a connection, which tries at once.
+            "reconnect_timeout": 5,
         }
     }
     # With a pool, Django passes this on as the pool's check: a connection broken while it sat
@@ -299,6 +304,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The pool logs every failed connection attempt; codesuggest.outages logs the outage once.
+    "loggers": {"psycopg.pool": {"level": "ERROR"}},
 }
 
 # Celery ------------------------------------------------------------------------------------

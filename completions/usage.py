@@ -1,7 +1,8 @@
 """Usage events, recorded without slowing the request they describe.
 
 Events wait in a small per-process buffer and are written in one INSERT once the buffer is
-full or old, after the response has gone out (on `request_finished`), and at exit.
+full or old, after the response has gone out (on `request_finished`), and at exit. While the
+database is unavailable they stay in the buffer (up to MAX_BUFFERED) for a later flush.
 """
 
 import atexit
@@ -13,9 +14,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.signals import request_finished
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from codesuggest.outages import DATABASE
 from completions.models import UsageEvent
 from completions.services import Suggestions
 from projects.models import Project, User
@@ -23,6 +25,8 @@ from projects.models import Project, User
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
+# Events kept while the database is unavailable; older ones beyond this are dropped.
+MAX_BUFFERED = 5000
 MAX_AGE_SECONDS = 5.0
 
 _buffer: list[UsageEvent] = []
@@ -75,15 +79,21 @@ def flush_usage_events(*, force: bool = True) -> int:
     """Write the buffered events; without `force`, only when the batch is full or old."""
     with _lock:
         due = len(_buffer) >= BATCH_SIZE or time.monotonic() - _oldest >= MAX_AGE_SECONDS
-        if not _buffer or not (force or due):
+        if not _buffer or not (force or due) or (DATABASE.down and not force):
             return 0
         batch = _buffer.copy()
         _buffer.clear()
     try:
         UsageEvent.objects.bulk_create(batch)
-    except Exception:
-        # Analytics must never break serving; a lost batch is logged, not retried forever.
-        logger.exception("Could not write %d usage events", len(batch))
+    except (OperationalError, InterfaceError) as exc:
+        # The database is away for a while: keep the events for the next flush, up to a bound.
+        DATABASE.failed(exc)
+        with _lock:
+            _buffer[:0] = batch[: max(0, MAX_BUFFERED - len(_buffer))]
+        return 0
+    except Exception as exc:
+        # Analytics must never break serving; a batch the database refuses is dropped.
+        logger.error("Could not write %d usage events: %s: %s", len(batch), type(exc).__name__, exc)
         return 0
     return len(batch)
 

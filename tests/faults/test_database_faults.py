@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 from django.conf import settings
 from django.db import connection
 
+from completions import usage
 from tests.completions.conftest import COMPLETIONS, completion_body
 from tests.conftest import make_token
 from tests.services import database_is_postgresql, free_port, server_process, unavailable
@@ -170,6 +172,15 @@ def manage(database_url: str, *args: str) -> str:
     return result.stdout.strip()
 
 
+def complete(url: str, token: str) -> int:
+    return new_connection_post(url, COMPLETIONS, token, completion_body())
+
+
+def usage_events_in(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM completions_usageevent").fetchone()[0]
+
+
 def test_a_database_restart_costs_only_the_requests_made_while_it_was_down(
     own_postgres, openai_server, tmp_path
 ):
@@ -177,20 +188,30 @@ def test_a_database_restart_costs_only_the_requests_made_while_it_was_down(
     manage(own_postgres.url, "create_user", "dora")
     token = manage(own_postgres.url, "create_token", "dora", "--scopes", "api")
     log = tmp_path / "server.log"
-    env = {"DATABASE_URL": own_postgres.url, "DATABASE_POOL_SIZE": "4"}
+    env = {
+        "DATABASE_URL": own_postgres.url,
+        "DATABASE_POOL_SIZE": "4",
+        "COMPLETIONS_PROVIDER": "openai",
+        "COMPLETIONS_BASE_URL": openai_server.url,
+    }
     with server_process(env, production=True, log=log) as url:
         assert database_lookups(url, token, 8) == [404] * 8
+        completions = [complete(url, token) for _ in range(3)]  # usage events, not yet written
 
         own_postgres.stop()
         down = requests.post(
             url + ENABLED, json={"project_path": "acme/x"}, headers={"PRIVATE-TOKEN": token},
             timeout=15,
         )  # fmt: skip
+        time.sleep(usage.MAX_AGE_SECONDS)
+        completions.append(complete(url, token))  # its usage flush finds no database
         own_postgres.start()
         time.sleep(0.5)
 
         assert database_lookups(url, token, 20) == [404] * 20
 
+    assert completions == [200] * 4
+    assert usage_events_in(own_postgres.url) == 4
     assert down.status_code == 503
     assert down.json() == {"message": "503 Service Unavailable - the database cannot be reached"}
     written = log.read_text()
