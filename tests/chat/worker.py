@@ -1,6 +1,7 @@
 """A real Celery worker process for the chat tests: Redis broker, the test database, and a fake
 chat model server, all shared with the test process."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -91,6 +92,8 @@ class Worker:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # A group of its own: the pool's children and beat go with the worker.
+                start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while b" ready." not in log_path.read_bytes():
@@ -100,19 +103,26 @@ class Worker:
             time.sleep(0.1)
 
     def kill(self) -> None:
-        """SIGKILL: no warm shutdown, no acknowledgement, as when a machine is lost."""
+        """SIGKILL to the worker and its children: no warm shutdown, no acknowledgement, as when
+        a machine is lost."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        self._kill_group()
         self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        self._kill_group()  # whatever did not stop with it, beat included
+        self.process.wait(10)
+
+    def _kill_group(self) -> None:
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def log(self) -> str:
         return "\n".join(
