@@ -15,13 +15,15 @@ the outage is logged once), and the web process's reads raise RelayUnavailable, 
 endpoints answer with 503.
 """
 
+import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import redis
+import redis.asyncio
 from django.conf import settings
 from django.core.cache import cache
 
@@ -167,11 +169,7 @@ def stream_read(
         else:
             with _reading():
                 result: Any = client.xread({key: position}, block=block, count=100)
-            entries = []
-            for _, items in result or []:
-                for entry_id, fields in items:
-                    position = entry_id
-                    entries.append({k.decode(): v.decode() for k, v in fields.items()})
+            entries, position = _decoded(result, position)
         if not entries:
             yield None
             continue
@@ -180,6 +178,57 @@ def stream_read(
             yield event, data
             if event in ("done", "error"):
                 return
+
+
+async def stream_read_async(
+    user_id: int, subscription_id: str, *, timeout: float
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """stream_read for an event loop (the websockets at /-/cable): the same (event, data), to the
+    same end, without holding a thread while it waits; nothing is yielded while nothing arrives.
+    Raises RelayUnavailable as stream_read does."""
+    key = _stream_key(user_id, subscription_id)
+    deadline = time.monotonic() + timeout
+    if not settings.CHAT_REDIS_URL:
+        entries_read = 0
+        while time.monotonic() < deadline:
+            entries = (await cache.aget(key, []))[entries_read:]
+            entries_read += len(entries)
+            for entry in entries:
+                event, data = entry["event"], json.loads(entry["data"])
+                yield event, data
+                if event in ("done", "error"):
+                    return
+            await asyncio.sleep(CACHE_POLL_SECONDS)
+        return
+    # A client of its own: each blocked XREAD holds a connection until an entry arrives, and an
+    # asyncio client belongs to the event loop it was made in.
+    client = redis.asyncio.Redis.from_url(
+        settings.CHAT_REDIS_URL, socket_timeout=STREAM_BLOCK_MS / 1000 + 5, socket_connect_timeout=5
+    )
+    position: Any = "0-0"
+    try:
+        while time.monotonic() < deadline:
+            block = min(STREAM_BLOCK_MS, max(1, int((deadline - time.monotonic()) * 1000)))
+            with _reading():
+                result = await client.xread({key: position}, block=block, count=100)
+            entries, position = _decoded(result, position)
+            for entry in entries:
+                event, data = entry["event"], json.loads(entry["data"])
+                yield event, data
+                if event in ("done", "error"):
+                    return
+    finally:
+        await client.aclose()
+
+
+def _decoded(result: Any, position: Any) -> tuple[list[dict[str, str]], Any]:
+    """XREAD's answer for one stream as entries, and the position after the last of them."""
+    entries = []
+    for _, items in result or []:
+        for entry_id, fields in items:
+            position = entry_id
+            entries.append({k.decode(): v.decode() for k, v in fields.items()})
+    return entries, position
 
 
 def _cached_entries(key: str, position: int, wait: float) -> list[dict[str, str]]:
