@@ -29,9 +29,10 @@ from django.test.utils import (  # noqa: E402
     teardown_databases,
 )
 
-from tests.chat.worker import Worker, own_redis_database, use_broker  # noqa: E402
+from tests.chat.worker import Worker, use_broker  # noqa: E402
 from tests.conftest import Api, make_token  # noqa: E402
 from tests.fake_servers import FakeOpenAIServer  # noqa: E402
+from tests.services import RedisServer  # noqa: E402
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -58,11 +59,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
 
-    import redis
-
     from projects.models import User
 
-    broker_url = own_redis_database(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    # A Redis server of the benchmark's own: the shared one is never emptied or written to.
+    redis_server = RedisServer(Path(tempfile.mkdtemp()))
+    redis_server.start()
+    broker_url = redis_server.url
     setup_test_environment()
     old_config = setup_databases(verbosity=0, interactive=False)
     worker = None
@@ -80,7 +82,6 @@ def main() -> None:
             measure(api, token, 10)  # warm-up
             eager = measure(api, token, args.requests)
 
-            redis.Redis.from_url(broker_url).flushdb()
             worker = Worker(
                 broker_url=broker_url, model_url=model.url, log_dir=Path(tempfile.mkdtemp())
             )
@@ -93,6 +94,7 @@ def main() -> None:
         if worker is not None:
             worker.stop()
         teardown_databases(old_config, verbosity=0)
+        redis_server.kill()
 
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(f"chat latency, {args.requests} requests each, instant fake model, {database}")

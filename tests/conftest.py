@@ -11,6 +11,7 @@ from django.test import Client
 
 from completions import usage
 from projects.models import AccessLevel, Group, Membership, PersonalAccessToken, Project, User
+from tests.services import own_redis  # noqa: F401  (a fixture for every test)
 
 
 @dataclass

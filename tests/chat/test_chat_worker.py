@@ -11,10 +11,10 @@ from django.db import connection
 
 from chat.models import Message
 from tests.chat.conftest import ask, history, read_events, sent_messages
-from tests.chat.worker import Worker, own_redis_database, use_broker
+from tests.chat.worker import Worker, use_broker
 from tests.conftest import Api
 from tests.fake_servers import FakeOpenAIServer, Reply, pieces
-from tests.services import redis_url
+from tests.services import RedisServer
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -22,8 +22,12 @@ ANSWER = "Use the class keyword, then def for each method, then end."
 
 
 @pytest.fixture(scope="module")
-def broker_url() -> str:
-    return own_redis_database(redis_url())
+def broker_url(tmp_path_factory) -> Iterator[str]:
+    """A Redis server of these tests' own: the shared one is never emptied or written to."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.kill()
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,6 @@ def worker(django_db_setup, django_db_blocker, broker_url, model_server, tmp_pat
         model_url=model_server.url,
         log_dir=tmp_path_factory.mktemp("celery"),
     )
-    redis.Redis.from_url(broker_url).flushdb()
     worker.start()
     yield worker
     worker.stop()

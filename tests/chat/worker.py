@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from django.db import connection
 
@@ -17,12 +17,6 @@ from codesuggest.celery import app as celery_app
 BASE_DIR = Path(__file__).resolve().parents[2]
 # A message taken by a killed worker is handed out again after this long.
 VISIBILITY_TIMEOUT = 2
-
-
-def own_redis_database(url: str, number: int = 2) -> str:
-    """The same Redis server, a database of the chat tests' own."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", "", ""))
 
 
 def test_database_url() -> str:

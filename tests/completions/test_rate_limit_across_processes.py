@@ -7,13 +7,12 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 import requests
 
 from projects.models import PersonalAccessToken, User, token_digest
 from tests.completions.conftest import COMPLETIONS, completion_body
 from tests.conftest import make_token
-from tests.services import redis_url, server_process
+from tests.services import server_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,12 +31,11 @@ def post(url: str, token: str) -> int:
 
 
 @pytest.fixture
-def two_nodes(openai_server):
-    """Two gunicorn processes on one database and one Redis, each its own node."""
-    shared = redis_url().rsplit("/", 1)[0] + "/3"
-    redis.Redis.from_url(shared).flushdb()
+def two_nodes(openai_server, own_redis):
+    """Two gunicorn processes on one database and one Redis (of this test's own), each its own
+    node."""
     env = {
-        "REDIS_URL": shared,
+        "REDIS_URL": own_redis.url,
         "COMPLETIONS_PROVIDER": "openai",
         "COMPLETIONS_BASE_URL": openai_server.url,
         "CODE_SUGGESTIONS_RATE_LIMIT": "60",
