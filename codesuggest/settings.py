@@ -323,6 +323,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker waits for its broker however long it is away (Celery's default gives up, and the
+# worker exits, after about 46 minutes).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Tasks acknowledged late must not be hoarded by one worker while others are idle.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 300
