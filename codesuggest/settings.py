@@ -120,6 +120,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "codesuggest.urls"
 WSGI_APPLICATION = "codesuggest.wsgi.application"
+# HTTP and the websockets at /-/cable (GitLab's ActionCable), as gunicorn.conf.py serves them.
+ASGI_APPLICATION = "codesuggest.asgi.application"
 AUTH_USER_MODEL = "projects.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -365,6 +367,15 @@ if CELERY_BROKER_URL and not CHAT_REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL is required when CELERY_BROKER_URL is not Redis")
 # Seconds a chat stream stays readable after its last chunk, for a client that connects late.
 CHAT_STREAM_TTL = 600
+# Django Channels' layer, through which a process can reach a socket another process holds. The
+# answers themselves reach the sockets through the chat streams above.
+CHANNEL_LAYERS = {
+    "default": (
+        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [CHAT_REDIS_URL]}}
+        if CHAT_REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
 CELERY_BEAT_SCHEDULE = {
     "purge-chat-history": {
         "task": "chat.tasks.purge_chat_history",
