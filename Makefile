@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Where `make run` serves.
+# Where `make run` serves: HTTP and the websockets at /-/cable, on one port (codesuggest.asgi, one
+# process, reloaded when the code changes).
 RUN_HOST := 127.0.0.1
 RUN_PORT := 8000
 
@@ -23,9 +24,10 @@ run: run-port-free $(STAMP)
 	@echo "Preparing the local engine's base models (a few minutes the first time only)..."
 	DJANGO_DEBUG=true $(BIN)/python manage.py build_local_engine
 	DJANGO_DEBUG=true $(BIN)/python manage.py quickstart
-	DJANGO_DEBUG=true $(BIN)/python manage.py runserver $(RUN_HOST):$(RUN_PORT)
+	DJANGO_DEBUG=true CODESUGGEST_EMBEDDED=true GUNICORN_BIND=$(RUN_HOST):$(RUN_PORT) \
+	  GUNICORN_WORKER_CLASS=asgi $(BIN)/gunicorn -c gunicorn.conf.py --reload codesuggest.asgi
 
-# Binds the address as runserver will (create_server sets SO_REUSEADDR, so a port the last run
+# Binds the address as the server will (create_server sets SO_REUSEADDR, so a port the last run
 # left in TIME_WAIT counts as free) and lets it go at once.
 run-port-free:
 	@$(PYTHON) -c 'import socket, sys; socket.create_server((sys.argv[1], int(sys.argv[2]))).close()' \
