@@ -11,7 +11,11 @@ from django.http import StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from codesuggest.api.authentication import AI_SCOPES, GatewayTokenAuthentication
+from codesuggest.api.authentication import (
+    AI_SCOPES,
+    GatewayTokenAuthentication,
+    token_to_mint_from,
+)
 from codesuggest.api.params import Schema
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.api.tokens import issue_code_suggestions_token
@@ -214,7 +218,7 @@ class DirectAccessView(CodeSuggestionsView):
     @openapi.direct_access
     def post(self, request: Request) -> Response:
         token = issue_code_suggestions_token(
-            user=self.user, personal_access_token=self.credential.token
+            personal_access_token=token_to_mint_from(self.credential)
         )
         return Response(
             {

@@ -4,7 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from codesuggest.api import errors
-from codesuggest.api.authentication import AI_SCOPES
+from codesuggest.api.authentication import AI_SCOPES, token_to_mint_from
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView, gitlab_time
 from projects import openapi
@@ -20,7 +20,7 @@ class CodeSuggestionsTokenView(ApiView):
     def post(self, request: Request) -> Response:
         require_code_suggestions_access(self.user)
         token = issue_code_suggestions_token(
-            user=self.user, personal_access_token=self.credential.token
+            personal_access_token=token_to_mint_from(self.credential)
         )
         return Response(
             {

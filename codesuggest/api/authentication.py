@@ -15,7 +15,7 @@ from rest_framework.request import Request
 
 from codesuggest.api import errors
 from codesuggest.api.tokens import CodeSuggestionsTokenError, decode_code_suggestions_token
-from projects.caching import first_use_this_minute, token_by_digest, token_by_id, user_by_id
+from projects.caching import first_use_this_minute, token_by_digest, token_by_id
 from projects.models import PersonalAccessToken, User, token_digest
 
 AI_SCOPES = ("ai_features", "api")
@@ -114,19 +114,23 @@ def authenticate_code_suggestions_token(value: str) -> tuple[User, Credential]:
         claims = decode_code_suggestions_token(value)
     except CodeSuggestionsTokenError:
         raise errors.unauthorized() from None
-    user = user_by_id(claims["user_id"])
-    token = None
-    if claims.get("pat_id") is not None:
-        token = token_by_id(claims["pat_id"])
-        # It lives only as long as the personal access token it was minted from.
-        if token is None or token.user_id != claims["user_id"] or not token.is_active():
-            raise errors.unauthorized()
-        user = token.user
-    if user is None:
+    token = token_by_id(claims["pat_id"])
+    # It lives only as long as the personal access token it was minted from.
+    if token is None or token.user_id != claims["user_id"] or not token.is_active():
         raise errors.unauthorized()
-    if not user.is_active:
+    if not token.user.is_active:
         raise errors.user_blocked()
-    return user, Credential("code_suggestions_token", token)
+    return token.user, Credential("code_suggestions_token", token)
+
+
+def token_to_mint_from(credential: Credential) -> PersonalAccessToken:
+    """The personal access token a new short-lived token is minted from: only such a token
+    mints one. A short-lived token that could mint another would renew itself for ever, and one
+    minted by a browser session would outlive the logout; either gets GitLab's answer to a
+    credential it does not take, 401."""
+    if credential.kind != "personal_access_token" or credential.token is None:
+        raise errors.unauthorized()
+    return credential.token
 
 
 class GatewayTokenAuthentication(BaseAuthentication):

@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
-from projects.models import PersonalAccessToken, User
+from projects.models import PersonalAccessToken
 
 # Clocks of the service's nodes may disagree a little; a token is valid a few seconds early.
 NOT_BEFORE_SKEW_SECONDS = 5
@@ -23,14 +23,14 @@ class CodeSuggestionsToken(Token):
 
 
 def issue_code_suggestions_token(
-    *, user: User, personal_access_token: PersonalAccessToken | None
+    *, personal_access_token: PersonalAccessToken
 ) -> CodeSuggestionsToken:
-    """A JWT for the user that dies with the personal access token it was minted from, if any
-    (a browser session mints one tied to the user alone)."""
+    """A JWT for the token's owner that dies with the personal access token it was minted from
+    (revoked or expired), whichever comes first."""
     token = CodeSuggestionsToken()
     token["nbf"] = token["iat"] - NOT_BEFORE_SKEW_SECONDS
-    token["user_id"] = user.pk
-    token["pat_id"] = personal_access_token.pk if personal_access_token else None
+    token["user_id"] = personal_access_token.user_id
+    token["pat_id"] = personal_access_token.pk
     return token
 
 
@@ -42,4 +42,7 @@ def decode_code_suggestions_token(value: str) -> dict[str, Any]:
         raise CodeSuggestionsTokenError(str(exc)) from None
     if not isinstance(claims.get("user_id"), int):
         raise CodeSuggestionsTokenError("Token names no user")
+    # Tokens once minted by a browser session named no personal access token; none is valid.
+    if not isinstance(claims.get("pat_id"), int):
+        raise CodeSuggestionsTokenError("Token names no personal access token")
     return claims

@@ -77,17 +77,6 @@ def test_it_refuses_a_read_api_token(api, world):
     assert response.json() == INSUFFICIENT_SCOPE
 
 
-def test_a_browser_session_gets_a_token_tied_to_the_user_alone(api, world):
-    api.client.force_login(world.alice)
-    api.client.get("/admin/login/")  # sets the CSRF cookie, as the page would
-    csrf = api.client.cookies["csrftoken"].value
-    response = api.post(URL, HTTP_X_CSRFTOKEN=csrf)
-    assert response.status_code == 201
-    claims = decode(response.json()["access_token"])
-    assert claims["user_id"] == world.alice.pk
-    assert claims["pat_id"] is None
-
-
 def test_a_browser_session_needs_the_csrf_token(world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.alice)
