@@ -21,6 +21,7 @@ from chat.models import RESET, Message, Role, State
 from chat.params import CONTEXT_CATEGORIES
 from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api import errors
+from codesuggest.api.params import INT_MAX
 from codesuggest.features import provider_config
 from codesuggest.providers import (
     ChatRequest,
@@ -72,17 +73,15 @@ def resource_resolve(
 ) -> Resource:
     """The resource the question is about, resolved to this service's groups and projects.
 
-    Raises 404 "Not Found" for one the user may not see and 404 "Not found" for one that does
-    not exist (or of a type this service does not store)."""
+    Raises 404 "Not found" for one that does not exist, one the user may not see and one of a
+    type this service does not store, alike: no one learns which private ids exist."""
     if resource_type is None or resource_id is None:
         return Resource()  # GitLab ignores one without the other
     key = str(resource_id)
     if resource_type == "group":
         group = Group.objects.filter(pk=_record_id(key)).first()
-        if group is None:
+        if group is None or not group.is_visible_to(user):
             raise errors.record_not_found()
-        if not group.is_visible_to(user):
-            raise errors.not_found()
         return Resource("group", key, None, f'the group "{group.name}" ({group.full_path})')
     if resource_type == "project":
         project = _visible_project(user, _record_id(key))
@@ -103,17 +102,17 @@ def resource_resolve(
 
 
 def _record_id(value: str) -> int:
-    if not value.isdigit():
-        raise errors.record_not_found()
-    return int(value)
+    # ASCII digits only ("²" is a digit to str.isdigit, but no id), and no more than a bigint
+    # holds (checked before int(), which raises ValueError past 4,300 digits).
+    if value.isascii() and value.isdigit() and len(value) <= 19 and int(value) <= INT_MAX:
+        return int(value)
+    raise errors.record_not_found()
 
 
 def _visible_project(user: User, project_id: int) -> Project:
     project = Project.objects.select_related("group").filter(pk=project_id).first()
-    if project is None:
+    if project is None or not project.is_visible_to(user):
         raise errors.record_not_found()
-    if not project.is_visible_to(user):
-        raise errors.not_found()
     return project
 
 

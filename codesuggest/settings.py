@@ -114,8 +114,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, so that its early answer still passes through the security headers above.
+    # Last, so that their early answers still pass through the security headers above.
     "codesuggest.api.middleware.RequestBodyLimitMiddleware",
+    "codesuggest.api.middleware.NullByteMiddleware",
 ]
 
 ROOT_URLCONF = "codesuggest.urls"
@@ -227,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # GitLab's API takes parameters as JSON or as a form (`private_token`, api.md §1.1).
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "codesuggest.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -7,10 +7,12 @@ from a self-hosted model. Parameters are checked as Vertex checks them, with Goo
 import math
 from typing import Any
 
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from codesuggest.api.errors import ApiError
+from codesuggest.api.params import NUL
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.features import provider_config
 from codesuggest.providers import Candidate, CompletionRequest, model_name, provider_for
@@ -116,6 +118,8 @@ class PredictView(CodeSuggestionsView):
             raise invalid_argument("The request body must be a JSON object.")
         instances = parse_instances(body.get("instances"))
         parameters = parse_parameters(body.get("parameters"))
+        if NUL in project:  # names no project, and the database cannot look it up
+            raise invalid_argument("Invalid resource name: the project holds a NUL character.")
         # A GitLab project path in the URL (acme%2Ftools, as GitLab encodes it) gates as
         # `project_path` does; a Google Cloud project id names nothing here and is ignored.
         gated = project_gating_code_suggestions(self.user, project)
@@ -146,6 +150,12 @@ class PredictView(CodeSuggestionsView):
                 "metadata": {"tokenMetadata": {}},
             }
         )
+
+    def body(self, request: Request) -> Any:
+        try:
+            return super().body(request)
+        except ParseError as exc:  # in Google's words and error body, as the SDK expects
+            raise invalid_argument(f"Invalid JSON payload received. {exc.detail}") from None
 
 
 class PublisherModelView(CodeSuggestionsView):

@@ -330,8 +330,10 @@ def test_it_rejects_malformed_json(api, tokens, chat_model):
 
 # Resources --------------------------------------------------------------------------------------
 
-NOT_FOUND = {"message": "404 Not Found"}  # exists, but the user may not see it
-RECORD_NOT_FOUND = {"message": "404 Not found"}  # does not exist
+NOT_FOUND = {"message": "404 Not Found"}  # chat is not for this user
+# A resource that does not exist, and one the user may not see: alike, so that no one learns
+# which private ids exist (GitLab tells them apart; api.md §5).
+RECORD_NOT_FOUND = {"message": "404 Not found"}
 
 
 def test_it_refuses_a_commit_without_a_project_id(api, tokens, chat_model):
@@ -341,11 +343,14 @@ def test_it_refuses_a_commit_without_a_project_id(api, tokens, chat_model):
     assert response.json() == RECORD_NOT_FOUND
 
 
-def test_it_hides_a_private_project_from_an_outsider(api, tokens, chat_model, world):
-    response = ask(api, tokens["charlie"], resource_type="project", resource_id=world.project.pk)
+def test_it_answers_an_outsider_about_a_private_project_as_about_a_missing_one(
+    api, tokens, chat_model, world
+):
+    hidden = ask(api, tokens["charlie"], resource_type="project", resource_id=world.project.pk)
+    missing = ask(api, tokens["charlie"], resource_type="project", resource_id=999_999)
 
-    assert response.status_code == 404
-    assert response.json() == NOT_FOUND
+    assert (hidden.status_code, hidden.json()) == (404, RECORD_NOT_FOUND)
+    assert (missing.status_code, missing.json()) == (404, RECORD_NOT_FOUND)
     assert chat_model.requests == []
 
 
@@ -361,10 +366,14 @@ def test_it_says_a_project_id_that_is_not_a_number_is_not_found(api, tokens, cha
     assert response.json() == RECORD_NOT_FOUND
 
 
-def test_it_hides_a_group_from_an_outsider(api, tokens, chat_model, world):
-    response = ask(api, tokens["charlie"], resource_type="group", resource_id=world.subgroup.pk)
+def test_it_answers_an_outsider_about_a_private_group_as_about_a_missing_one(
+    api, tokens, chat_model, world
+):
+    hidden = ask(api, tokens["charlie"], resource_type="group", resource_id=world.subgroup.pk)
+    missing = ask(api, tokens["charlie"], resource_type="group", resource_id=999_999)
 
-    assert response.json() == NOT_FOUND
+    assert (hidden.status_code, hidden.json()) == (404, RECORD_NOT_FOUND)
+    assert (missing.status_code, missing.json()) == (404, RECORD_NOT_FOUND)
 
 
 def test_it_shows_a_group_to_a_member_of_one_of_its_projects(api, tokens, chat_model, world):
@@ -383,16 +392,22 @@ def test_it_says_a_missing_group_is_not_found(api, tokens, chat_model):
     assert response.json() == RECORD_NOT_FOUND
 
 
-def test_it_hides_a_commit_of_a_private_project_from_an_outsider(api, tokens, chat_model, world):
-    response = ask(
-        api,
-        tokens["charlie"],
-        resource_type="commit",
-        resource_id="0123abc",
-        project_id=world.project.pk,
-    )
+def test_it_answers_an_outsider_about_a_commit_of_a_private_project_as_of_a_missing_one(
+    api, tokens, chat_model, world
+):
+    def commit_in(project_id):
+        return ask(
+            api,
+            tokens["charlie"],
+            resource_type="commit",
+            resource_id="0123abc",
+            project_id=project_id,
+        )
 
-    assert response.json() == NOT_FOUND
+    hidden, missing = commit_in(world.project.pk), commit_in(999_999)
+
+    assert (hidden.status_code, hidden.json()) == (404, RECORD_NOT_FOUND)
+    assert (missing.status_code, missing.json()) == (404, RECORD_NOT_FOUND)
 
 
 def test_it_says_a_commit_in_a_missing_project_is_not_found(api, tokens, chat_model):

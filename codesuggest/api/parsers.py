@@ -1,0 +1,64 @@
+"""The API's JSON parser: DRF's, refusing the JSON that would break the code behind it."""
+
+import codecs
+import json
+import math
+from typing import Any
+
+from django.conf import settings
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+# As deep as a body may nest: Ruby's JSON parser (GitLab's) refuses more than 100 levels
+# (max_nesting). Real bodies nest 4 or 5 deep; Python's json would parse about 1,000 levels
+# and then raise RecursionError, and every function that walks the result recursively could
+# too.
+MAX_DEPTH = 100
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, but a body nested deeper than MAX_DEPTH, or holding a number too large
+    for a float (`1e400` would read as infinity), is malformed: a 400 like any other."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = codecs.getreader(encoding)(stream).read()
+            data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except RecursionError:
+            raise _too_deep() from None
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
+        if _deeper_than(data, MAX_DEPTH):
+            raise _too_deep()
+        return data
+
+
+def _too_deep() -> ParseError:
+    return ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels")
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (DRF refuses them too).
+    raise ValueError(f"Out of range float values are not JSON compliant: {name!r}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"Number out of range: {text[:20]!r}")
+    return value
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (walked level by level, without
+    recursion)."""
+    level = [data] if isinstance(data, dict | list) else []
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+    return bool(level)
