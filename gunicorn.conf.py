@@ -21,6 +21,11 @@ imported, because the application is loaded in the worker (preload_app stays off
 `select` and uses its pure-Python wait instead of the blocking C one. Django's database
 connections are per greenlet then: see the CONN_MAX_AGE note in bench/README.md.
 
+`make run` uses the same file with GUNICORN_WORKER_CLASS=asgi and `codesuggest.asgi`, which
+also serves the websockets at /-/cable. Django's ASGI handler for every request measured +5 ms at
+p50 and a third fewer requests/s than gevent on the completions (bench/README.md), so
+production stays on gevent.
+
 Celery runs beside it, not in it: `celery -A codesuggest worker` and `celery -A codesuggest beat`
 (see Procfile and docker-compose.yml).
 """
