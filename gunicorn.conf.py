@@ -66,7 +66,14 @@ timeout = _env_int("GUNICORN_TIMEOUT", 60)
 # upstream timeout, so a deploy does not cut answers off.
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 35)
 # Editors keep their connection open between keystrokes; the proxy in front reuses its own.
+# Also how long a request's headers may take to arrive (gevent's keep-alive loop times them).
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+# Seconds a client may leave the connection silent while we read its body (or it does not read
+# our answer). Gunicorn has no such limit: a client that declares 100 bytes and sends 2 held its
+# connection open for as long as it liked, one of worker_connections each. Apache's
+# mod_reqtimeout allows 20 s by default; nginx's client_body_timeout is 60 s. A stalled read then
+# fails, and the request is answered 408 (codesuggest/api/errors.py).
+client_read_timeout = _env_int("GUNICORN_CLIENT_READ_TIMEOUT", 20)
 # Recycle workers now and then to bound slow leaks; jitter keeps them from restarting together.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 20_000)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 2_000)
@@ -83,6 +90,15 @@ if os.environ.get("GUNICORN_CONTROL_SOCKET"):
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 else:
     control_socket_disable = True
+
+
+def pre_request(worker, req) -> None:
+    # Per read, not per request: a 1 MB body on a slow link still arrives, a silent one does not.
+    # The gevent and gthread workers read from the socket itself; the ASGI worker's event loop
+    # bounds its own reads (by `timeout`).
+    sock = getattr(getattr(req, "unreader", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(client_read_timeout)
 
 
 def on_starting(server) -> None:

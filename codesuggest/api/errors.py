@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -92,6 +92,11 @@ def payload_too_large() -> ApiError:
     return ApiError(413, {"message": "413 Request Entity Too Large"})
 
 
+def request_timeout() -> ApiError:
+    """The client stopped sending its body (gunicorn.conf.py, client_read_timeout)."""
+    return ApiError(408, {"message": "408 Request Timeout"})
+
+
 def rate_limited(retry_after: int) -> ApiError:
     return ApiError(
         429,
@@ -118,6 +123,8 @@ def as_api_error(exc: Exception) -> ApiError:
         # The database is down or restarting: logged once per outage, not once per request.
         DATABASE.failed(exc)
         return service_unavailable("the database cannot be reached")
+    if isinstance(exc, UnreadablePostError):  # the body stalled or was cut short: no incident
+        return request_timeout()
     if isinstance(exc, drf.ParseError):
         return bad_request(str(exc.detail))
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
