@@ -4,7 +4,7 @@ eagerly here; tests/chat/test_chat_worker.py runs the same paths through a real 
 import pytest
 
 from chat.models import Message, Role
-from projects.models import Project, User
+from projects.models import User
 from tests.chat.conftest import CHAT, ask, history, sent_messages, system_prompt
 from tests.conftest import make_token
 from tests.fake_servers import Reply
@@ -455,7 +455,8 @@ def test_it_validates_before_resolving_resources(api, tokens, chat_model, world)
 
 
 def test_a_question_about_a_project_is_not_stored_when_it_is_refused(api, tokens, chat_model):
-    ask(api, tokens["alice"], resource_type="project", resource_id=999_999)
+    response = ask(api, tokens["alice"], resource_type="project", resource_id=999_999)
 
+    assert response.status_code == 404
     assert not Message.objects.exists()
-    assert not Project.objects.filter(pk=999_999).exists()
+    assert chat_model.requests == []
