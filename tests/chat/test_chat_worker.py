@@ -218,7 +218,8 @@ def test_a_late_reader_still_gets_the_whole_stream(api, tokens):
     assert response["Content-Type"] == "text/event-stream"
     events = list(read_events(response))
     assert "".join(d["content"] for e, d in events if e == "chunk") == ANSWER
-    assert events[-1] == ("done", events[-1][1])
+    question = Message.objects.get(role="user", content="Stream it")
+    assert events[-1] == ("done", {"content": ANSWER, "request_id": str(question.request_id)})
 
 
 def test_a_user_cannot_read_another_users_stream(api, tokens, settings):
