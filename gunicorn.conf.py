@@ -72,7 +72,8 @@ keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 # our answer). Gunicorn has no such limit: a client that declares 100 bytes and sends 2 held its
 # connection open for as long as it liked, one of worker_connections each. Apache's
 # mod_reqtimeout allows 20 s by default; nginx's client_body_timeout is 60 s. A stalled read then
-# fails, and the request is answered 408 (codesuggest/api/errors.py).
+# fails, and the request is answered 408 (codesuggest/api/errors.py) under gevent; the ASGI
+# worker tells the application the body ended there.
 client_read_timeout = _env_int("GUNICORN_CLIENT_READ_TIMEOUT", 20)
 # Recycle workers now and then to bound slow leaks; jitter keeps them from restarting together.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 20_000)
@@ -94,11 +95,19 @@ else:
 
 def pre_request(worker, req) -> None:
     # Per read, not per request: a 1 MB body on a slow link still arrives, a silent one does not.
-    # The gevent and gthread workers read from the socket itself; the ASGI worker's event loop
-    # bounds its own reads (by `timeout`).
+    # The gevent and gthread workers read from the socket itself; the ASGI worker's requests have
+    # none (see post_worker_init).
     sock = getattr(getattr(req, "unreader", None), "sock", None)
     if sock is not None:
         sock.settimeout(client_read_timeout)
+
+
+def post_worker_init(worker) -> None:
+    # The ASGI worker reads bodies on its event loop and waits for a silent one as long as its
+    # `timeout` (gunicorn/asgi/protocol.py), the only setting it reads per request. Set in the
+    # worker only: the arbiter still allows `timeout` before it kills a worker that stopped
+    # reporting. No other worker reads `timeout` after it has started.
+    worker.cfg.set("timeout", client_read_timeout)
 
 
 def on_starting(server) -> None:

@@ -1,8 +1,9 @@
 """A client that stops sending its body is cut off, and frees its connection slot (issue 11).
 
 Only a real server process shows this: the Django test client hands the body over whole. The
-server is the production one (gunicorn.conf.py, gevent), with a short read timeout and a single
-connection slot, so that a stalled client holding the slot would keep every other client out.
+server is the production one (gunicorn.conf.py, as tests/services.py starts it), with a short
+read timeout and a single connection slot, so that a stalled client holding the slot would keep
+every other client out.
 """
 
 import socket
@@ -54,15 +55,19 @@ def read_until_closed(sock: socket.socket, limit: float) -> bytes:
     return received
 
 
-def test_a_stalled_body_is_answered_408_and_its_connection_closed(service, world):
+def test_a_stalled_body_is_refused_and_its_connection_closed(service, world):
     sock = stalled_request(service, make_token(world.alice))
     started = time.monotonic()
 
     with sock:
         answer = read_until_closed(sock, limit=READ_TIMEOUT + 10)
 
-    assert answer.startswith(b"HTTP/1.1 408 ")
-    assert answer.endswith(b'{"message":"408 Request Timeout"}')
+    # gevent answers 408 when the read times out; the ASGI worker hands the application the body
+    # as far as it came, which is then malformed.
+    assert answer.split(b"\r\n\r\n")[-1] in (
+        b'{"message":"408 Request Timeout"}',
+        b'{"error":"JSON parse error - Unterminated string starting at: line 1 column 2 (char 1)"}',
+    )
     assert READ_TIMEOUT <= time.monotonic() - started < READ_TIMEOUT + 3
 
 
