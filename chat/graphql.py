@@ -144,15 +144,26 @@ class Mutation:
                 errors=[exc.body["error"]],
                 client_mutation_id=input.client_mutation_id,
             )
-        message = message_submit(
-            user=user,
-            content=data["content"],
-            resource=chat_resource(user, chat.resource_id, input.project_id),
-            additional_context=[
-                {**item, "metadata": item["metadata"] or {}} for item in data["additional_context"]
-            ],
-            client_subscription_id=data["client_subscription_id"],
-        )
+        try:
+            message = message_submit(
+                user=user,
+                content=data["content"],
+                resource=chat_resource(user, chat.resource_id, input.project_id),
+                additional_context=[
+                    {**item, "metadata": item["metadata"] or {}}
+                    for item in data["additional_context"]
+                ],
+                client_subscription_id=data["client_subscription_id"],
+            )
+        except ApiError as exc:
+            if exc.status != 429:
+                raise
+            # GitLab's answer past its ai_action limit: the REST message as a GraphQL error,
+            # and here also when to try again.
+            raise GraphQLError(
+                exc.body["message"]["error"],
+                extensions={"retryAfter": int(exc.headers["Retry-After"])},
+            ) from None
         return AiActionPayload(
             request_id=str(message.request_id),
             errors=[],

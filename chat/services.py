@@ -22,6 +22,7 @@ from chat.params import CONTEXT_CATEGORIES
 from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api import errors
 from codesuggest.api.params import INT_MAX
+from codesuggest.api.throttling import enforce_chat_rate_limit
 from codesuggest.features import provider_config
 from codesuggest.providers import (
     ChatRequest,
@@ -156,7 +157,11 @@ def question_submit(
 ) -> Message:
     """Store the question and hand it to the workers; the stored question.
 
-    Raises 503 when the question cannot reach a worker (it is then stored as failed)."""
+    Raises 429 past the user's chat limit (nothing is stored then), and 503 when the question
+    cannot reach a worker (it is then stored as failed)."""
+    # Here, so that the REST endpoint and GraphQL's aiAction share one budget, counted after
+    # their checks (a refused question costs nothing) and before anything is stored.
+    enforce_chat_rate_limit(user_id=user.pk)
     if client_subscription_id:
         with relay_required("nothing was asked"):
             relay.stream_reset(user.pk, client_subscription_id)

@@ -265,6 +265,20 @@ CODE_SUGGESTIONS_RATE_LIMIT = env_int("CODE_SUGGESTIONS_RATE_LIMIT", 60)
 # While Redis, which counts requests, is unavailable: `open` serves without counting, `closed`
 # answers 503. Open by default: an outage of the counter should not become one of the service.
 RATE_LIMIT_WITHOUT_REDIS = env_choice("RATE_LIMIT_WITHOUT_REDIS", "open", ("open", "closed"))
+# Limits against guessing and abuse (codesuggest/api/throttling.py), each GitLab's own; 0 disables.
+# Admin sign-in attempts per client address per minute: GitLab's protected paths (sign-in).
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)
+# Failed sign-ins per username per 10 minutes: GitLab locks a user for 10 minutes after 10.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+# Unknown credentials per client address per 3 minutes: GitLab's failed-authentication ban.
+AUTH_FAILURE_LIMIT = env_int("AUTH_FAILURE_LIMIT", 30)
+# Chat questions per user per 8 hours: GitLab's limit on AI actions (`ai_action`), the same
+# budget for the REST endpoint and GraphQL's aiAction.
+CHAT_RATE_LIMIT = env_int("CHAT_RATE_LIMIT", 160)
+# django-ratelimit counts those in the default cache. It is used as a library, not an installed
+# app: its system check knows only memcached and django-redis by name, and would refuse the
+# in-process cache, which the one process of the embedded run shares with itself.
+RATELIMIT_FAIL_OPEN = RATE_LIMIT_WITHOUT_REDIS == "open"
 
 PROVIDER_NAMES = ("local", "vertex", "openai", "anthropic")
 COMPLETIONS_PROVIDER = env_choice("COMPLETIONS_PROVIDER", "local", PROVIDER_NAMES)

@@ -6,6 +6,7 @@ too: unknown → expired → revoked → insufficient scope → blocked user.
 """
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 
-from codesuggest.api import errors
+from codesuggest.api import errors, throttling
 from codesuggest.api.tokens import CodeSuggestionsTokenError, decode_code_suggestions_token
 from projects.caching import first_use_this_minute, token_by_digest, token_by_id
 from projects.models import PersonalAccessToken, User, token_digest
@@ -79,12 +80,27 @@ class PersonalAccessTokenAuthentication(BaseAuthentication):
         if where == "bearer" and _looks_like_jwt(value):
             if not getattr(view, "accepts_code_suggestions_token", False):
                 raise errors.unauthorized()
-            return authenticate_code_suggestions_token(value)
-        return authenticate_personal_access_token(value, scopes)
+            return throttled_when_unknown(request, authenticate_code_suggestions_token, value)
+        return throttled_when_unknown(request, authenticate_personal_access_token, value, scopes)
 
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer a missing credential with 401 rather than 403.
         return 'Bearer realm="The API"'
+
+
+def throttled_when_unknown(
+    request: Request, authenticate: Callable[..., tuple[User, Credential]], *args: Any
+) -> tuple[User, Credential]:
+    """`authenticate(*args)`, refused while the caller's address is banned for guessing, and
+    counting toward that ban when the credential is unknown (401 Unauthorized). An expired or
+    revoked token is not a guess: its 401 says what to do, and is never turned into a 429."""
+    throttling.refuse_banned_address(request)
+    try:
+        return authenticate(*args)
+    except errors.ApiError as exc:
+        if exc.body == errors.unauthorized().body:
+            throttling.count_failed_authentication(request)
+        raise
 
 
 def authenticate_personal_access_token(
@@ -143,7 +159,7 @@ class GatewayTokenAuthentication(BaseAuthentication):
         oidc = request.META.get("HTTP_X_GITLAB_AUTHENTICATION_TYPE", "").lower() == "oidc"
         if token is None or not oidc or not _looks_like_jwt(token):
             raise errors.unauthorized()
-        return authenticate_code_suggestions_token(token)
+        return throttled_when_unknown(request, authenticate_code_suggestions_token, token)
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="The API"'
