@@ -286,11 +286,14 @@ class PublisherModel(serializers.Serializer):
     predictSchemata = PredictSchemata()
 
 
-def _path(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.PATH, description=description)
+def _path(name: str, description: str, pattern: str = "^[^/]+$") -> OpenApiParameter:
+    # The patterns are vertex_urls.py's: any other value names no route here (Django's 404).
+    return OpenApiParameter(
+        name, OpenApiTypes.STR, OpenApiParameter.PATH, description=description, pattern=pattern
+    )
 
 
-MODEL = _path("model", "The model's name, e.g. `code-gecko@002`; any name is answered.")
+MODEL = _path("model", "The model's name, e.g. `code-gecko@002`; any name is answered.", "^[^/:]+$")
 
 vertex_predict = api_schema(
     summary="Vertex AI code-model predict, answered by the configured provider",
