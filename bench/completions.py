@@ -1,6 +1,7 @@
 """Completions through the service versus straight to the model server, by hand (not in CI):
 
     .venv/bin/python bench/completions.py [--seconds 5] [--worker-class gevent|gthread]
+    .venv/bin/python bench/completions.py --app asgi     # codesuggest.asgi, gunicorn's ASGI worker
 
 It needs PostgreSQL and Redis at their usual local ports (or BENCH_DATABASE_URL / REDIS_URL)
 and `wrk` (Debian: `apt-get install -y wrk`). It creates the database `codesuggest_bench`,
@@ -130,6 +131,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
     parser.add_argument("--worker-class", default="", help="override gunicorn.conf.py's")
     parser.add_argument("--workers", default="", help="override gunicorn.conf.py's")
+    parser.add_argument(
+        "--app",
+        choices=("wsgi", "asgi"),
+        default="wsgi",
+        help="codesuggest.wsgi (production) or codesuggest.asgi (HTTP and /-/cable; the worker "
+        "class is then asgi unless --worker-class says otherwise)",
+    )
     parser.add_argument("--delay-ms", type=int, default=200, help="the slow upstream's delay")
     options = parser.parse_args()
     if not shutil.which("wrk"):
@@ -158,6 +166,8 @@ def main() -> None:
         "GUNICORN_BIND": f"127.0.0.1:{service_port}",
         "LOG_LEVEL": "WARNING",
     }
+    if options.app == "asgi" and not options.worker_class:
+        options.worker_class = "asgi"
     for name, value in (
         ("GUNICORN_WORKER_CLASS", options.worker_class),
         ("GUNICORN_WORKERS", options.workers),
@@ -167,7 +177,8 @@ def main() -> None:
     subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], capture_output=True)
     token = prepare_database(env)
     service = f"http://127.0.0.1:{service_port}{PATH}"
-    gunicorn = [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "codesuggest.wsgi"]
+    config = str(ROOT / "gunicorn.conf.py")
+    gunicorn = [PYTHON, "-m", "gunicorn", "-c", config, f"codesuggest.{options.app}"]
     rows: list[tuple[str, str, str, str]] = []
 
     def row(name: str, direct: float, through: float, unit: str, lower_is_better: bool) -> None:
@@ -204,7 +215,7 @@ def main() -> None:
     worker_class = options.worker_class or "gunicorn.conf.py's"
     print(
         f"\ncompletions benchmark: {os.cpu_count()} CPUs, {seconds:g} s per run, "
-        f"worker class {worker_class}, {len(fast_rss)} workers"
+        f"codesuggest.{options.app}, worker class {worker_class}, {len(fast_rss)} workers"
     )
     for label, key in (("p50", "p50"), ("p95", "p95"), ("p99", "p99")):
         row(f"latency {label}, 1 client", d1[key] / 1000, s1[key] / 1000, "ms", True)
