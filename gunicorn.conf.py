@@ -32,6 +32,7 @@ Celery runs beside it, not in it: `celery -A codesuggest worker` and `celery -A 
 
 import multiprocessing
 import os
+import sys
 
 
 def _env_int(name: str, default: int) -> int:
@@ -108,6 +109,23 @@ def post_worker_init(worker) -> None:
     # worker only: the arbiter still allows `timeout` before it kills a worker that stopped
     # reporting. No other worker reads `timeout` after it has started.
     worker.cfg.set("timeout", client_read_timeout)
+    hide_server_software()
+
+
+# The Server header names neither gunicorn nor its version. gunicorn has no setting for it, so
+# each worker, once set up (after gevent has patched the standard library), replaces the token
+# where it is written: gunicorn/http/wsgi.py for the gevent and gthread workers,
+# gunicorn/asgi/protocol.py for the ASGI worker. tests/test_security_headers.py checks both.
+SERVER_HEADER = "codesuggest"
+
+
+def hide_server_software() -> None:
+    from gunicorn.http import wsgi
+
+    wsgi.SERVER = SERVER_HEADER
+    protocol = sys.modules.get("gunicorn.asgi.protocol")  # imported by the ASGI worker only
+    if protocol is not None:
+        protocol._CACHED_SERVER_HEADER = f"Server: {SERVER_HEADER}\r\n".encode()
 
 
 def on_starting(server) -> None:
