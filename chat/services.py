@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -253,11 +254,25 @@ def relay_required(consequence: str) -> Iterator[None]:
 
 
 def question_dispatch(question_id: int) -> None:
-    """Hand the question to the workers (run it here, when there is no broker)."""
+    """Hand the question to the workers, or to a thread of this process when there is no
+    broker (the embedded mode)."""
     from chat.tasks import answer_question  # the task module imports this one
 
     Message.objects.filter(pk=question_id).update(dispatched_at=timezone.now())
-    answer_question.delay(question_id)
+    if answer_question.app.conf.task_always_eager:
+        # Not in the request itself: the asker must have its request id before the answer
+        # streams, as with a worker. GitLab's language server drops the chunks of a request
+        # whose id aiAction has not given it yet, and then waits for ever.
+        threading.Thread(target=_answer_here, args=(answer_question, question_id)).start()
+    else:
+        answer_question.delay(question_id)
+
+
+def _answer_here(task: Any, question_id: int) -> None:
+    try:
+        task.apply(args=(question_id,))
+    finally:
+        connection.close()
 
 
 def release_database_connection() -> None:

@@ -1,7 +1,8 @@
 """POST /api/graphql: Duo Chat as GitLab's language server uses it, the `chat` mutation
-(aiAction) then `getAiMessages` (aiMessages). The chat task runs eagerly here, so the answer is
-there by the time aiAction returns; with a broker, aiAction returns before it."""
+(aiAction) then `getAiMessages` (aiMessages). aiAction returns before the answer, as GitLab's
+does; `asked` waits for it."""
 
+import time
 import uuid
 
 import pytest
@@ -38,9 +39,13 @@ def chat(api, token, question="How do I define a class in Ruby?", **variables):
 
 
 def asked(response) -> str:
-    """The request id of a question the mutation accepted."""
+    """The request id of a question the mutation accepted, once it is answered (or failed)."""
     action = data_of(response)["aiAction"]
     assert action["errors"] == []
+    questions = Message.objects.filter(request_id=action["requestId"], role=Role.USER)
+    deadline = time.monotonic() + 10
+    while questions.filter(state="pending").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     return action["requestId"]
 
 
