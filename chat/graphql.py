@@ -24,6 +24,7 @@ from chat.services import (
     chat_features_available,
     chat_records,
     message_submit,
+    record_id,
     resource_resolve,
 )
 from codesuggest.api import params
@@ -216,7 +217,7 @@ def chat_resource(user: User, resource_id: str | None, project_id: str | None) -
             user=user,
             resource_type=resource_type,
             resource_id=key,
-            project_id=int(project[1]) if project and project[1].isdigit() else None,
+            project_id=record_id(project[1]) if project else None,
         )
     except ApiError as exc:
         if exc.status == 404:

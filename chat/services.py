@@ -81,12 +81,12 @@ def resource_resolve(
         return Resource()  # GitLab ignores one without the other
     key = str(resource_id)
     if resource_type == "group":
-        group = Group.objects.filter(pk=_record_id(key)).first()
+        group = Group.objects.filter(pk=record_id(key)).first()
         if group is None or not group.is_visible_to(user):
             raise errors.record_not_found()
         return Resource("group", key, None, f'the group "{group.name}" ({group.full_path})')
     if resource_type == "project":
-        project = _visible_project(user, _record_id(key))
+        project = _visible_project(user, record_id(key))
         return Resource(
             "project", key, project.pk, f'the project "{project.name}" ({project.full_path})'
         )
@@ -103,7 +103,8 @@ def resource_resolve(
     raise errors.record_not_found()
 
 
-def _record_id(value: str) -> int:
+def record_id(value: str) -> int:
+    """A record's id as the API takes it; 404 Not found for anything else."""
     # ASCII digits only ("²" is a digit to str.isdigit, but no id), and no more than a bigint
     # holds (checked before int(), which raises ValueError past 4,300 digits).
     if value.isascii() and value.isdigit() and len(value) <= 19 and int(value) <= INT_MAX:

@@ -14,6 +14,7 @@ from typing import Any, NewType, cast
 
 import strawberry
 from graphql import GraphQLError
+from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +24,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.scalar import ScalarDefinition
 
+from codesuggest.api import parsers
 from codesuggest.api.authentication import AI_SCOPES, Credential
 from codesuggest.api.errors import as_api_error
 from codesuggest.api.views import ApiView
@@ -137,8 +139,8 @@ class GraphQLView(ApiView):
         variables = params.get("variables") or None
         if isinstance(variables, str):  # some clients send the variables JSON-encoded
             try:
-                variables = json.loads(variables)
-            except ValueError:
+                variables = parsers.loads(variables)
+            except ParseError:
                 return graphql_errors("Variables are invalid JSON")
         if variables is not None and not isinstance(variables, dict):
             return graphql_errors("Variables must be a JSON object")

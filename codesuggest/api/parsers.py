@@ -24,14 +24,22 @@ class JSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = codecs.getreader(encoding)(stream).read()
-            data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-        except RecursionError:
-            raise _too_deep() from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-        if _deeper_than(data, MAX_DEPTH):
-            raise _too_deep()
-        return data
+        return loads(text)
+
+
+def loads(text: str) -> Any:
+    """JSON text read by the rules above (for JSON inside JSON, too); raises ParseError."""
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as exc:
+        raise ParseError(f"JSON parse error - {exc}") from None
+    if _deeper_than(data, MAX_DEPTH):
+        raise _too_deep()
+    return data
 
 
 def _too_deep() -> ParseError:

@@ -269,6 +269,23 @@ def test_it_resolves_a_commit_inside_the_project_given(api, tokens, chat_model, 
     assert "the commit 0123abcd in the project acme/platform/tools" in system_prompt(chat_model)
 
 
+@pytest.mark.parametrize("project", ["²", "٣", "9" * 5000, "12345678901234567890"])
+def test_a_project_id_that_is_no_record_id_is_not_available(
+    api, tokens, chat_model, world, project
+):
+    document = (
+        'mutation($r: AiModelID, $p: ProjectID) { aiAction(input: {chat: {content: "Hi", '
+        "resourceId: $r}, projectId: $p}) { requestId errors } }"
+    )
+    variables = {"r": "gid://gitlab/Commit/0123abcd", "p": f"gid://gitlab/Project/{project}"}
+
+    response = graphql(api, document, variables, token=tokens["bob"])
+
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["message"] == RESOURCE_NOT_AVAILABLE
+    assert chat_model.requests == []
+
+
 # /reset and /clear ----------------------------------------------------------------------------
 
 

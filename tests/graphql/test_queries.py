@@ -150,6 +150,16 @@ def test_it_ignores_variables_the_document_does_not_declare(api, tokens):
     assert data_of(response)["currentUser"]["username"] == "alice"
 
 
+@pytest.mark.parametrize("variables", ["[" * 10_000 + "]" * 10_000, '{"x": 1e400}', "{oops"])
+def test_variables_sent_as_bad_json_text_are_a_graphql_error(api, tokens, variables):
+    body = {"query": GET_USER, "variables": variables}
+
+    response = api.post(GRAPHQL, body, HTTP_AUTHORIZATION=f"Bearer {tokens['alice']}")
+
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["message"] == "Variables are invalid JSON"
+
+
 # project ---------------------------------------------------------------------------------------
 
 
