@@ -240,9 +240,19 @@ class AiMessageType(Enum):
     TOOL = "tool"
 
 
+@strawberry.type(name="AiAdditionalContext")
+class AiAdditionalContext:
+    category: AiAdditionalContextCategory
+    id: strawberry.ID
+    content: str | None = None
+    metadata: JSON | None = None
+
+
 @strawberry.type(name="AiMessageExtras")
 class AiMessageExtras:
     sources: list[JSON] | None = None
+    # Newer language servers ask for it in their subscription; answers here cite no context.
+    additional_context: list[AiAdditionalContext] | None = None
 
 
 @strawberry.type(name="AiMessage")
@@ -271,7 +281,7 @@ class AiMessage:
             role=AiMessageRole(record.role),
             timestamp=Time(gitlab_time(record.created_at) or ""),
             errors=errors,
-            extras=AiMessageExtras(sources=[]),
+            extras=AiMessageExtras(sources=[], additional_context=[]),
         )
 
 
@@ -386,5 +396,5 @@ def _streamed(
         timestamp=Time(gitlab_time(timezone.now()) or ""),
         errors=errors or [],
         chunk_id=chunk_id,
-        extras=AiMessageExtras(sources=[]),
+        extras=AiMessageExtras(sources=[], additional_context=[]),
     )

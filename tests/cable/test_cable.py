@@ -246,6 +246,22 @@ def test_it_takes_variables_as_an_object_and_leaves_html_out_when_asked(server, 
     assert "contentHtml" not in whole
 
 
+def test_it_answers_the_newer_document_that_asks_for_the_context_used(server, tokens, world):
+    # Newer language servers ask which additional context an answer drew on.
+    query = SUBSCRIPTION.replace(
+        "extras { sources }", "extras { sources additionalContext { id category metadata } }"
+    )
+    subscription_id = str(uuid.uuid4())
+    variables = {"userId": gid(world.alice), "clientSubscriptionId": subscription_id}
+    ident = json.dumps({"channel": "GraphqlChannel", "query": query, "variables": variables})
+    with cable(server, tokens["alice"]) as socket:
+        assert subscribe(socket, ident)["type"] == "confirm_subscription"
+        ask(server, tokens["alice"], subscription_id).join(30)
+        whole = answer(socket, ident)[-1]
+
+    assert whole["extras"] == {"sources": [], "additionalContext": []}
+
+
 def test_a_failed_answer_ends_with_its_error(server, tokens, world, model_server):
     model_server.script(Reply(status=400, json={"error": {"message": "bad request"}}))
     subscription_id = str(uuid.uuid4())
