@@ -387,7 +387,10 @@ class Services:
             "COMPLETIONS_BASE_URL": upstream,
             "CHAT_PROVIDER": "openai",
             "CHAT_BASE_URL": upstream,
+            # Its clients ask far more than a person: no limit may stand in the way.
             "CODE_SUGGESTIONS_RATE_LIMIT": "0",
+            "CHAT_RATE_LIMIT": "0",
+            "AUTH_FAILURE_LIMIT": "0",
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "GUNICORN_WORKERS": str(options.workers),
             "LOG_LEVEL": "INFO",

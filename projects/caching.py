@@ -52,10 +52,6 @@ def token_by_id(token_id: int) -> PersonalAccessToken | None:
     )
 
 
-def user_by_id(user_id: int) -> User | None:
-    return _remember(f"user:{user_id}", lambda: User.objects.filter(pk=user_id).first())
-
-
 # When this process last saw each token's use marked, so that it asks the shared cache at most
 # once a minute per token instead of on every request.
 _marked_here: dict[str, float] = {}
@@ -85,10 +81,11 @@ def _forget_token(sender: Any, instance: PersonalAccessToken, **kwargs: Any) -> 
 @receiver([post_save, post_delete], sender=User)
 def _forget_user(sender: Any, instance: User, **kwargs: Any) -> None:
     # Cached tokens carry their user: a blocked user's tokens must stop working too.
-    keys = [f"user:{instance.pk}"]
+    keys = []
     for token in PersonalAccessToken.objects.filter(user_id=instance.pk).only("pk", "digest"):
         keys += _token_keys(token)
-    cache.delete_many(keys)
+    if keys:
+        cache.delete_many(keys)
 
 
 # Code-suggestions decisions depend on groups, projects, memberships and the instance settings.
