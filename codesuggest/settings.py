@@ -107,7 +107,7 @@ CONTENT_SECURITY_POLICY = {
 CODESUGGEST_URL = env_str("CODESUGGEST_URL", "http://localhost:8000").rstrip("/")
 # The GitLab release reported to editors, which turns their features on by version: the highest
 # at which every call GitLab's language server makes is served here (README, "Scopes").
-CODESUGGEST_VERSION = "17.4.0"
+CODESUGGEST_VERSION = "17.6.0"
 CODESUGGEST_REVISION = env_str("CODESUGGEST_REVISION", "development")
 
 INSTALLED_APPS = [

@@ -112,3 +112,23 @@ personal_access_token_self = api_schema(
     },
     errors=(401, 403),
 )
+
+
+class SastScanRequest(serializers.Serializer):
+    file_path = serializers.CharField(help_text="The file's path in the project (not read).")
+    content = serializers.CharField(help_text="The file's text (not read).")
+
+
+sast_scan = api_schema(
+    summary="Real-time SAST scan of a file (not available here)",
+    tags=["projects"],
+    request=SastScanRequest,
+    responses={
+        403: OpenApiResponse(
+            FORBIDDEN,
+            "`403 Forbidden` for every project: this service scans nothing. GitLab's language "
+            "server then reports the scan as not available for the project.",
+        ),
+    },
+    errors=(401,),
+)

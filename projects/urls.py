@@ -9,4 +9,5 @@ urlpatterns = [
     path("version", views.VersionView.as_view()),
     path("metadata", views.VersionView.as_view()),
     path("personal_access_tokens/self", views.PersonalAccessTokenSelfView.as_view()),
+    path("projects/<path:project>/security_scans/sast/scan", views.SastScanView.as_view()),
 ]

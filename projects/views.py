@@ -68,6 +68,16 @@ class CurrentUserView(ApiView):
         return Response(user_json(self.user))
 
 
+class SastScanView(ApiView):
+    """GitLab's language server offers real-time SAST scans from 17.5 on, when the user turns
+    them on. The same refusal for every project: a scan this service cannot run must not look
+    like a clean result, and a project's existence is not revealed."""
+
+    @openapi.sast_scan
+    def post(self, request: Request, project: str) -> Response:
+        raise errors.forbidden()
+
+
 class VersionView(ApiView):
     @openapi.version
     def get(self, request: Request) -> Response:

@@ -17,6 +17,7 @@ API_PATHS = {
     "/api/v4/version",
     "/api/v4/metadata",
     "/api/v4/personal_access_tokens/self",
+    "/api/v4/projects/{project}/security_scans/sast/scan",
     "/api/v4/usage_data/track_event",
     "/api/v4/usage_data/track_events",
     "/api/v4/chat/completions",

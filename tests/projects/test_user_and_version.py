@@ -77,7 +77,7 @@ LANGUAGE_SERVER_CALLS = [
     ((17, 2, 0), "post", "/api/v4/code_suggestions/direct_access"),
     ((17, 2, 0), "post", "/api/v4/code_suggestions/v2/completions"),
     ((17, 2, 0), "post", "/api/v4/usage_data/track_event"),
-    # Real-time SAST scans (opt-in in the editor): not served, so the version stays below.
+    # Real-time SAST scans (opt-in in the editor): refused for every project.
     ((17, 5, 0), "post", "/api/v4/projects/acme%2Ftools/security_scans/sast/scan"),
 ]
 
@@ -103,3 +103,15 @@ def test_every_call_the_language_server_makes_at_that_version_is_served(api, wor
             response = getattr(api, method)(path)
             # Anonymous calls: a served path refuses them; an unknown one is the catch-all 404.
             assert response.status_code != 404, path
+
+
+@pytest.mark.parametrize("project", ["acme%2Fplatform%2Ftools", "acme%2Fno-such-project", "7"])
+def test_a_sast_scan_is_refused_alike_for_every_project(api, world, project):
+    response = api.post(
+        f"/api/v4/projects/{project}/security_scans/sast/scan",
+        {"file_path": "app.py", "content": "import os"},
+        token=make_token(world.bob),
+    )
+
+    assert response.status_code == 403
+    assert response.json() == {"message": "403 Forbidden"}
