@@ -70,12 +70,18 @@ def free_port() -> int:
 
 @contextmanager
 def server_process(
-    env: dict[str, str], *, production: bool = False, log: Path | None = None
+    env: dict[str, str],
+    *,
+    production: bool = False,
+    log: Path | None = None,
+    app: str = "codesuggest.wsgi",
+    worker_class: str | None = None,
 ) -> Iterator[str]:
     """The service under gunicorn in a process of its own, on the tests' database; its URL.
 
-    `production`: gunicorn.conf.py as deployed (one gevent worker); otherwise one gthread worker.
-    `log`: a file for what the server writes (otherwise it goes to the test's output).
+    `production`: gunicorn.conf.py as deployed (one gevent worker, or `worker_class`);
+    otherwise one gthread worker. `app`: codesuggest.wsgi, or codesuggest.asgi as `make run`
+    serves it. `log`: a file for what the server writes (otherwise the test's output).
     """
     port = free_port()
     environment = {
@@ -89,6 +95,8 @@ def server_process(
     }
     if production:
         worker = ["--config", "gunicorn.conf.py"]
+        if worker_class:
+            worker += ["--worker-class", worker_class]
     else:
         worker = ["--workers", "1", "--threads", "8", "--worker-class", "gthread"]
     output = log.open("ab") if log else None
@@ -97,7 +105,7 @@ def server_process(
             sys.executable,
             "-m",
             "gunicorn",
-            "codesuggest.wsgi",
+            app,
             *worker,
             "--bind",
             f"127.0.0.1:{port}",

@@ -6,46 +6,14 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import requests
-from django.conf import settings
 from django.test import Client
 
-from tests.services import database_url_for_processes, free_port, wait_for_port
+from tests.services import server_process
 
 CSP = "default-src 'self'"
-
-
-@contextmanager
-def gunicorn(worker_class: str, app: str) -> Iterator[str]:
-    """The service as deployed (gunicorn.conf.py) behind its TLS proxy, with `worker_class`."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_processes(),
-        "DJANGO_SECRET_KEY": "test-only-secret-key-long-enough-for-hs256",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECURE_SSL_REDIRECT": "true",
-        "CODESUGGEST_EMBEDDED": "true",
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_ACCESS_LOG": "",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-    }
-    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-    process = subprocess.Popen(
-        [*command, "--worker-class", worker_class, "--log-level", "warning", app],
-        env=env,
-        cwd=settings.BASE_DIR,
-    )
-    try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -53,7 +21,8 @@ def gunicorn(worker_class: str, app: str) -> Iterator[str]:
     ("worker_class", "app"), [("gevent", "codesuggest.wsgi"), ("asgi", "codesuggest.asgi")]
 )
 def test_pages_behind_tls_carry_the_security_headers_and_no_server_banner(worker_class, app):
-    with gunicorn(worker_class, app) as url:
+    env = {"DJANGO_SECURE_SSL_REDIRECT": "true", "CODESUGGEST_EMBEDDED": "true"}
+    with server_process(env, production=True, app=app, worker_class=worker_class) as url:
         page = requests.get(
             f"{url}/admin/login/", headers={"X-Forwarded-Proto": "https"}, timeout=10
         )

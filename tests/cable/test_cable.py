@@ -3,20 +3,15 @@ ASGI application under gunicorn (as `make run` serves it), with a real Celery wo
 through a Redis of the test's own, and a fake chat model that streams its answer word by word."""
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from django.conf import settings
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -24,7 +19,7 @@ from chat.models import Message, Role
 from tests.chat.worker import Worker, use_broker
 from tests.conftest import make_token
 from tests.fake_servers import FakeOpenAIServer, Reply, pieces
-from tests.services import RedisServer, database_url_for_processes, free_port, wait_for_port
+from tests.services import RedisServer, server_process
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -67,36 +62,11 @@ def worker(django_db_setup, django_db_blocker, redis_server, model_server, tmp_p
     worker.stop()
 
 
-@contextmanager
-def asgi_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """codesuggest.asgi under gunicorn.conf.py and gunicorn's ASGI worker, as `make run` serves
-    it; its URL."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_processes(),
-        "DJANGO_SECRET_KEY": "test-only-secret-key-long-enough-for-hs256",
-        "DJANGO_DEBUG": "false",
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_WORKER_CLASS": "asgi",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_ACCESS_LOG": "",
-        **env,
-    }
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "codesuggest.asgi"],
-            env=environment,
-            cwd=settings.BASE_DIR,
-            stdout=output,
-            stderr=output,
-        )
-        try:
-            wait_for_port(port, process)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(10)
+def asgi_server(env: dict[str, str], log: Path):
+    """codesuggest.asgi under gunicorn's ASGI worker, as `make run` serves it."""
+    return server_process(
+        env, production=True, app="codesuggest.asgi", worker_class="asgi", log=log
+    )
 
 
 @pytest.fixture(scope="module")
