@@ -122,31 +122,6 @@ def _visible_project(user: User, project_id: int) -> Project:
 # Asking (the web process) ---------------------------------------------------------------------
 
 
-def question_ask(
-    *,
-    user: User,
-    content: str,
-    resource: Resource,
-    additional_context: Sequence[dict[str, Any]],
-    referer_url: str | None,
-    client_subscription_id: str | None,
-    with_clean_history: bool,
-) -> str:
-    """Store the question, have a worker answer it, and return the answer (the REST endpoint).
-
-    Raises as `question_submit` and `answer_wait` do."""
-    question = question_submit(
-        user=user,
-        content=content,
-        resource=resource,
-        additional_context=additional_context,
-        referer_url=referer_url,
-        client_subscription_id=client_subscription_id,
-        with_clean_history=with_clean_history,
-    )
-    return answer_wait(question)
-
-
 def question_submit(
     *,
     user: User,

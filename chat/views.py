@@ -5,7 +5,8 @@ from rest_framework.response import Response
 from chat import openapi
 from chat.params import chat_schema
 from chat.services import (
-    question_ask,
+    answer_wait,
+    question_submit,
     release_database_connection,
     require_chat_access,
     resource_resolve,
@@ -29,7 +30,7 @@ class ChatCompletionsView(ApiView):
             resource_id=data["resource_id"],
             project_id=data["project_id"],
         )
-        answer = question_ask(
+        question = question_submit(
             user=user,
             content=data["content"],
             resource=resource,
@@ -40,7 +41,8 @@ class ChatCompletionsView(ApiView):
             client_subscription_id=data["client_subscription_id"],
             with_clean_history=data["with_clean_history"],
         )
-        return Response(answer, status=201)
+        # Answered as a bare JSON string once a worker has it (201), as GitLab's endpoint.
+        return Response(answer_wait(question), status=201)
 
 
 class ChatSubscriptionView(ApiView):
