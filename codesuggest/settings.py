@@ -407,7 +407,12 @@ CHAT_STREAM_TTL = 600
 # answers themselves reach the sockets through the chat streams above.
 CHANNEL_LAYERS = {
     "default": (
-        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [CHAT_REDIS_URL]}}
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # A socket's listener blocks on Redis for 5 s at a time (channels_redis' BRPOP);
+            # redis-py's own 5 s read timeout would end it first, and the websocket with it.
+            "CONFIG": {"hosts": [{"address": CHAT_REDIS_URL, "socket_timeout": 30}]},
+        }
         if CHAT_REDIS_URL
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
     )

@@ -247,6 +247,26 @@ def test_a_failed_answer_ends_with_its_error(server, tokens, world, model_server
     assert messages[0]["errors"][0]
 
 
+def test_an_idle_subscription_stays_open_until_its_answer(server, tokens, world):
+    # Longer than the channel layer's 5 s waits on Redis: once, those closed every idle socket.
+    subscription_id = str(uuid.uuid4())
+    with cable(server, tokens["alice"]) as socket:
+        ident = identifier(gid(world.alice), subscription_id)
+        assert subscribe(socket, ident)["type"] == "confirm_subscription"
+        deadline = time.monotonic() + 8
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                frame = json.loads(socket.recv(timeout=left))
+            except TimeoutError:
+                break
+            assert frame.get("type") == "ping", frame  # a closed socket raises instead
+
+        ask(server, tokens["alice"], subscription_id).join(30)
+        whole = answer(socket, ident)[-1]
+
+    assert whole["content"] == ANSWER
+
+
 def test_it_pings_every_few_seconds(server, tokens):
     with cable(server, tokens["alice"]) as socket:
         assert json.loads(socket.recv(timeout=5)) == {"type": "welcome"}
