@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from chat.params import chat_schema
-from codesuggest.api.schema import GitLabMessage, api_schema, request_serializer
+from codesuggest.api.schema import GitLabMessage, api_schema, event_stream, request_serializer
 
 ChatRequest = request_serializer(
     "ChatRequest",
@@ -32,6 +32,15 @@ chat_completions = api_schema(
     errors=(400, 401, 403, 413, 503, 504),
 )
 
+
+ChatStreamEvent = event_stream(
+    "ChatStreamEvent",
+    ["start", "chunk", "done", "error"],
+    "JSON: `{attempt}` for `start`, `{content}` for `chunk`, `{content, request_id}` for `done`,"
+    " `{message, request_id}` for `error`.",
+)
+
+
 chat_subscription = api_schema(
     summary="Follow an answer as it is generated",
     tags=["chat"],
@@ -45,7 +54,7 @@ chat_subscription = api_schema(
     ],
     responses={
         (200, "text/event-stream"): OpenApiResponse(
-            OpenApiTypes.STR,
+            ChatStreamEvent,
             "Server-Sent Events: `start`, one `chunk` per piece (data: `{content}`), then"
             " `done` (data: `{content, request_id}`, the whole answer) or `error`"
             " (data: `{message, request_id}`).",

@@ -12,8 +12,10 @@ from rest_framework import serializers
 from codesuggest.api.schema import (
     CODE_SUGGESTIONS_401,
     FORBIDDEN,
+    ClosedObject,
     GitLabMessage,
     api_schema,
+    event_stream,
     request_serializer,
 )
 from completions.params import (
@@ -21,6 +23,7 @@ from completions.params import (
     GATEWAY_COMPLETION_PARAMS,
     MAX_INSTANCES,
     MAX_PROPERTIES_BYTES,
+    MAX_TRACKED_EVENTS,
     NUMBER_PARAMETERS,
     TRACK_EVENT_PARAMS,
     TRACK_EVENTS_PARAMS,
@@ -67,6 +70,14 @@ class DirectAccess(serializers.Serializer):
     headers = serializers.DictField(child=serializers.CharField())
 
 
+# A raw stream's chunks are no events.
+CompletionStreamEvent = event_stream(
+    "CompletionStreamEvent",
+    ["stream_start", "content_chunk", "stream_end", "error"],
+    "JSON (see above).",
+)
+
+
 # What every code-suggestions endpoint may answer besides its own errors.
 GATES = {
     401: CODE_SUGGESTIONS_401,
@@ -90,9 +101,10 @@ STREAMING = (
 STREAMING_HEADERS = [
     OpenApiParameter(
         "X-Supports-Sse-Streaming",
-        OpenApiTypes.BOOL,
+        OpenApiTypes.STR,
         OpenApiParameter.HEADER,
-        description="With `stream: true`, answer with Server-Sent Events.",
+        description="`true`: with `stream: true`, answer with Server-Sent Events. Any other"
+        " value is as none.",
     ),
     OpenApiParameter(
         "X-Streaming-Format",
@@ -109,7 +121,7 @@ def _completion_responses(body: type[serializers.Serializer]) -> dict[Any, Any]:
         (200, "application/json"): OpenApiResponse(
             body, "The suggestions; with `stream: true`, a stream (see above)."
         ),
-        (200, "text/event-stream"): OpenApiTypes.STR,
+        (200, "text/event-stream"): CompletionStreamEvent,
         403: PROJECT_OFF,
         **GATES,
     }
@@ -122,7 +134,7 @@ completions = api_schema(
     request=CompletionRequest,
     parameters=STREAMING_HEADERS,
     responses=_completion_responses(Completion),
-    errors=(400, 413, 429, 503, 504),
+    errors=(400, 413, 503, 504),
 )
 
 
@@ -172,7 +184,7 @@ gateway_completions = api_schema(
         *STREAMING_HEADERS,
     ],
     responses=_completion_responses(GatewayCompletion),
-    errors=(400, 413, 429, 503, 504),
+    errors=(400, 413, 503, 504),
 )
 
 direct_access = api_schema(
@@ -194,12 +206,28 @@ TRACKING = (
     f" {MAX_PROPERTIES_BYTES} bytes of JSON per event."
 )
 
+# The tracked properties' time must be one `completions.telemetry` can read.
+TrackedProperties = request_serializer(
+    "TrackedProperties",
+    TRACK_EVENT_PARAMS["additional_properties"].fields or {},
+    described={
+        "timestamp": serializers.DateTimeField(
+            required=False, help_text="ISO 8601, UTC unless it says otherwise."
+        )
+    },
+)
+TrackEventRequest = request_serializer(
+    "TrackEventRequest",
+    TRACK_EVENT_PARAMS,
+    described={"additional_properties": TrackedProperties(required=False)},
+)
+
 track_event = api_schema(
     summary="Record what the editor did with a suggestion",
     description="GitLab's event tracking, for the events editors send about code suggestions."
     + TRACKING,
     tags=["telemetry"],
-    request=request_serializer("TrackEventRequest", TRACK_EVENT_PARAMS),
+    request=TrackEventRequest,
     responses={200: TRACKED},
     errors=(400, 401, 403, 413),
 )
@@ -208,7 +236,15 @@ track_events = api_schema(
     summary="Record several suggestion events at once",
     description="All or nothing: one event that is not accepted stores none." + TRACKING,
     tags=["telemetry"],
-    request=request_serializer("TrackEventsRequest", TRACK_EVENTS_PARAMS),
+    request=request_serializer(
+        "TrackEventsRequest",
+        TRACK_EVENTS_PARAMS,
+        described={
+            "events": serializers.ListField(
+                child=TrackEventRequest(), min_length=1, max_length=MAX_TRACKED_EVENTS
+            )
+        },
+    ),
     responses={200: TRACKED},
     errors=(400, 401, 403, 413),
 )
@@ -237,6 +273,11 @@ VertexParameters = type(
         "echo": serializers.BooleanField(required=False),
     },
 )
+
+
+class VertexParametersClosed(ClosedObject):
+    # Google answers an unknown parameter with 400 `Unknown parameter`, and so does this service.
+    target_class = VertexParameters
 
 
 class PredictRequest(serializers.Serializer):
@@ -317,7 +358,7 @@ vertex_predict = api_schema(
         403: PROJECT_OFF,
         **GATES,
     },
-    errors=(413, 429, 503, 504),
+    errors=(413, 503, 504),
 )
 
 vertex_publisher_model = api_schema(

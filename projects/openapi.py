@@ -1,11 +1,12 @@
 """The OpenAPI descriptions of the projects app's endpoints (worn by the views as decorators)."""
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from codesuggest.api.schema import (
     CODE_SUGGESTIONS_401,
     FORBIDDEN,
+    GitLabError,
     GitLabMessage,
     api_schema,
     request_serializer,
@@ -123,11 +124,22 @@ sast_scan = api_schema(
     summary="Real-time SAST scan of a file (not available here)",
     tags=["projects"],
     request=SastScanRequest,
+    parameters=[
+        OpenApiParameter(
+            "project",
+            {"type": "string", "not": {"pattern": "\\n"}},
+            OpenApiParameter.PATH,
+            description="The project's id or full path (not looked up).",
+        )
+    ],
     responses={
         403: OpenApiResponse(
             FORBIDDEN,
             "`403 Forbidden` for every project: this service scans nothing. GitLab's language "
             "server then reports the scan as not available for the project.",
+        ),
+        404: OpenApiResponse(
+            GitLabError, "A project path with a line break, which no route takes (`404 Not Found`)."
         ),
     },
     errors=(401,),

@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,7 +26,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from codesuggest.api.params import Param, Schema
+from codesuggest.api.params import INT_MAX, INT_MIN, Param, Schema
 
 # The short-lived token, last: only the code-suggestion endpoints take it.
 TOKEN_SCHEMES = ["privateTokenHeader", "privateTokenQuery", "bearerToken", "codeSuggestionsToken"]
@@ -72,22 +76,65 @@ class BrowserSessionScheme(OpenApiAuthenticationExtension):
         }
 
 
-@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+# Every string parameter refuses a NUL (`params.NUL`); every integer is a bigint.
+WITHOUT_NUL = {"not": {"pattern": "\\u0000"}}
+INT64 = {"type": "integer", "format": "int64", "minimum": INT_MIN, "maximum": INT_MAX}
+
+
+class Text(serializers.CharField):
+    """A string parameter, which refuses a NUL."""
+
+
+class TextDescription(OpenApiSerializerFieldExtension):
+    # Said as `not` a pattern, not as a pattern of what may be there: drf-spectacular would
+    # describe a string that may be blank and has a pattern as oneOf the pattern and "".
+    target_class = Text
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, **WITHOUT_NUL}
+
+
+@extend_schema_field({"oneOf": [{"type": "string", **WITHOUT_NUL}, INT64]})
 class StringOrInteger(serializers.Field):
     pass
 
 
+class ClosedObject(OpenApiSerializerExtension):
+    """For a serializer whose endpoint refuses properties it does not describe (Google's
+    `Unknown parameter`): its component says `additionalProperties: false`. Subclass with
+    `target_class` set to the serializer."""
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
 def request_serializer(
-    name: str, schema: Schema, help_texts: Mapping[str, str] | None = None
+    name: str,
+    schema: Schema,
+    help_texts: Mapping[str, str] | None = None,
+    described: Mapping[str, serializers.Field] | None = None,
 ) -> type[serializers.Serializer]:
     """A serializer describing the body that `params.parse(…, schema)` accepts, so the limits
     are declared once. Nested objects become components named `<name><Field>`; `help_texts`
-    describes top-level fields."""
+    describes top-level fields; `described` replaces the description of top-level fields the
+    endpoint checks further than their `Param` says."""
     fields = {
         key: _field(f"{name}{key.title().replace('_', '')}", param, (help_texts or {}).get(key))
         for key, param in schema.items()
-    }
+    } | dict(described or {})
     # Built as `class <name>(Serializer)` would be; drf-spectacular names the component <name>.
+    return cast(type[serializers.Serializer], type(name, (serializers.Serializer,), fields))
+
+
+def event_stream(name: str, events: list[str], data: str) -> type[serializers.Serializer]:
+    """A `text/event-stream` body; before Open API 3.2 its schema describes each event. (Built
+    as `request_serializer` builds, as a field named `data` would hide `Serializer.data`.)"""
+    fields = {
+        "event": serializers.ChoiceField(choices=events),
+        "data": serializers.CharField(help_text=data),
+    }
     return cast(type[serializers.Serializer], type(name, (serializers.Serializer,), fields))
 
 
@@ -98,7 +145,7 @@ def _field(name: str, param: Param, help_text: str | None = None) -> serializers
     if param.choices:
         return serializers.ChoiceField(choices=list(param.choices), **options)
     if param.kind is str:
-        return serializers.CharField(
+        return Text(
             allow_blank=param.allow_blank,
             **_limits(min_length=None if param.allow_blank else 1, max_length=param.max_length),
             **options,
@@ -107,7 +154,9 @@ def _field(name: str, param: Param, help_text: str | None = None) -> serializers
         return serializers.BooleanField(**options)
     if param.kind is int:
         return serializers.IntegerField(
-            **_limits(min_value=param.minimum, max_value=param.maximum), **options
+            min_value=INT_MIN if param.minimum is None else param.minimum,
+            max_value=INT_MAX if param.maximum is None else param.maximum,
+            **options,
         )
     if param.kind is dict:
         if param.fields is None:
@@ -179,7 +228,11 @@ ERRORS = {
     ),
     404: OpenApiResponse(GitLabMessage, "Not found, or not visible to this user."),
     413: OpenApiResponse(GitLabMessage, "The body is larger than the service accepts."),
-    429: OpenApiResponse(RateLimited, "Too many requests this minute; see `Retry-After`."),
+    429: OpenApiResponse(
+        RateLimited,
+        "Too many requests: the endpoint's own limit, or too many unknown credentials from this"
+        " address (any endpoint); see `Retry-After`.",
+    ),
     503: OpenApiResponse(GitLabMessage, "The model provider failed."),
     504: OpenApiResponse(GitLabMessage, "The model provider timed out."),
 }
@@ -212,9 +265,10 @@ def api_schema(
     parameters: list[OpenApiParameter] | None = None,
     **kwargs: Any,
 ) -> Any:
-    """`extend_schema` plus GitLab's error bodies for `errors` (the endpoint's own `responses`
-    win); request bodies are JSON, as every client sends them."""
-    described = {**{status: ERRORS[status] for status in errors}, **responses}
+    """`extend_schema` plus GitLab's error bodies for `errors` and for 429, which any endpoint
+    may answer to an address that presented too many unknown credentials (the endpoint's own
+    `responses` win); request bodies are JSON, as every client sends them."""
+    described = {**{status: ERRORS[status] for status in (*errors, 429)}, **responses}
     return extend_schema(
         request={"application/json": request} if request is not None else None,
         responses=dict(sorted(described.items(), key=_status)),
