@@ -3,6 +3,7 @@ by the views as decorators)."""
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -206,13 +207,22 @@ TRACKING = (
     f" {MAX_PROPERTIES_BYTES} bytes of JSON per event."
 )
 
-# The tracked properties' time must be one `completions.telemetry` can read.
+# The tracked properties' time must be one `completions.telemetry` can read (Django's
+# parse_datetime: no lowercase `t` or `z`, no leap second) and the database can store (an
+# offset within ±15:59, a moment after year 1 in UTC). The API should answer those others with
+# a 400 (`telemetry._moment`); today PostgreSQL's or SQLite's refusal is a 500.
+MOMENT = (
+    r"^(?!0001-)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\.[0-9]+)?"
+    r"(Z|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"
+)
 TrackedProperties = request_serializer(
     "TrackedProperties",
     TRACK_EVENT_PARAMS["additional_properties"].fields or {},
     described={
         "timestamp": serializers.DateTimeField(
-            required=False, help_text="ISO 8601, UTC unless it says otherwise."
+            required=False,
+            validators=[RegexValidator(MOMENT)],
+            help_text="ISO 8601, UTC unless it says otherwise.",
         )
     },
 )

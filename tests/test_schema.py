@@ -86,6 +86,15 @@ def test_streaming_endpoints_document_their_event_streams(schema):
     }
     subscription = schema["paths"]["/api/v4/chat/subscriptions/{subscription_id}"]["get"]
     assert set(subscription["responses"]["200"]["content"]) == {"text/event-stream"}
+    # Before Open API 3.2 an event stream's schema describes each event.
+    events = schema["components"]["schemas"]["ChatStreamEvent"]
+    assert set(events["properties"]) == {"event", "data"}
+
+
+def test_every_operation_may_answer_429_to_an_address_that_guessed_credentials(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "429" in operation["responses"], f"{method} {path}"
 
 
 def test_chat_answers_201_with_a_bare_string(schema):
@@ -117,3 +126,11 @@ def test_request_bodies_state_the_limits_the_views_enforce(schema):
     chat = components["ChatRequest"]["properties"]
     assert chat["content"]["maxLength"] == settings.CHAT_MAX_CONTENT_LENGTH
     assert components["VertexParameters"]["properties"]["candidateCount"]["maximum"] == 4
+    assert components["VertexParameters"]["additionalProperties"] is False  # Google's 400
+
+
+def test_strings_refuse_a_nul_and_integers_are_int64(schema):
+    chat = schema["components"]["schemas"]["ChatRequest"]["properties"]
+    assert chat["content"]["not"] == {"pattern": "\\u0000"}
+    assert chat["project_id"]["format"] == "int64"
+    assert chat["project_id"]["maximum"] == 2**63 - 1
