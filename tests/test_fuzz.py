@@ -26,7 +26,6 @@ from tests.services import server_process
 pytestmark = pytest.mark.django_db
 
 EXAMPLES_PER_OPERATION = 8
-MODES = (GenerationMode.POSITIVE,)
 GATEWAY = "/api/v4/code_suggestions/v2/completions"
 
 
@@ -92,21 +91,19 @@ def test_the_api_answers_every_request_as_it_describes_without_a_server_error(se
     # The credentials are the fixture's (a generated one is unknown, or named by a wrong
     # scheme beside the real one): the `ignored_auth` check still asks without them.
     schema.config.generation.update(allow_x00=False, with_security_parameters=False)
-    # A body too large to read is refused as well (GitLab's 413).
-    rejection = schema.config.checks.negative_data_rejection
-    rejection.expected_statuses = [*rejection.expected_statuses, "413"]
     failures = {}
     for operation in (result.ok() for result in schema.get_all_operations()):
-        for mode in MODES:
-            try:
-                fuzz(operation, mode, service)
-            except (Exception, BaseExceptionGroup) as failure:  # every failure, reported
-                failures[f"{operation.label} ({mode.value})"] = failure
+        try:
+            fuzz(operation, service)
+        except (Exception, BaseExceptionGroup) as failure:  # every operation's failure, reported
+            failures[operation.label] = failure
     assert not failures, "\n\n".join(f"{label}: {error}" for label, error in failures.items())
 
 
-def fuzz(operation, mode: GenerationMode, service: Service) -> None:
-    @given(case=operation.as_strategy(mode))
+def fuzz(operation, service: Service) -> None:
+    # Valid requests only: schemathesis's invalid ones also count as refusals what the API
+    # accepts as GitLab's does (a number for a string, an empty header).
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
         derandomize=True,
