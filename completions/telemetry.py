@@ -38,14 +38,20 @@ def track_suggestion_events(
 
 
 def _moment(text: str) -> datetime | None:
-    """An ISO 8601 time (UTC unless it says otherwise), or None."""
+    """An ISO 8601 time (UTC unless it says otherwise) as UTC, or None."""
     try:
         moment = parse_datetime(text)
     except ValueError:  # well formed, but no such date
         return None
-    if moment is not None and timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        return moment.replace(tzinfo=UTC)
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows.
+        return moment.astimezone(UTC)
+    except OverflowError:  # within a day of year 1 or 9999, outside them in UTC
+        return None
 
 
 def _suggestion_event(

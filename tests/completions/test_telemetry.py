@@ -107,6 +107,10 @@ BAD_EVENTS = {
         suggestion_event(timestamp="2025-02-30T00:00:00Z"),
         "additional_properties[timestamp] is invalid",
     ),
+    "a time that is no time in UTC": (
+        suggestion_event(timestamp="0001-01-01T00:30:00+01:00"),
+        "additional_properties[timestamp] is invalid",
+    ),
     "a tracking id that is too long": (
         suggestion_event(unique_tracking_id="x" * 129),
         "additional_properties[unique_tracking_id] must be less than 128 characters",
@@ -116,6 +120,17 @@ BAD_EVENTS = {
         "additional_properties must be less than 4096 bytes",
     ),
 }
+
+
+def test_a_time_with_any_offset_is_stored_in_utc(api, world):
+    # Beyond PostgreSQL's ±15:59, which once made this a 500 (found by schemathesis).
+    body = suggestion_event(timestamp="2025-03-04T20:06:07+18:05")
+
+    response = api.post(TRACK_EVENT, body, token=make_token(world.bob))
+
+    assert response.status_code == 200
+    stored = SuggestionEvent.objects.get().occurred_at
+    assert stored == datetime.datetime(2025, 3, 4, 2, 1, 7, tzinfo=datetime.UTC)
 
 
 @pytest.mark.parametrize("bad", BAD_EVENTS)
