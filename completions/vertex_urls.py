@@ -1,7 +1,9 @@
 """Vertex AI's paths, outside /api/v4, where Google's SDK and code-gecko tools look for them."""
 
 from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
 
+from codesuggest.api.errors import handle_not_found
 from completions import vertex
 
 urlpatterns = [
@@ -11,4 +13,6 @@ urlpatterns = [
         vertex.PredictView.as_view(),
     ),
     re_path(r"^v1/publishers/google/models/(?P<model>[^/]+)$", vertex.PublisherModelView.as_view()),
+    # Any other path under Vertex AI's prefix answers JSON, as the API does, not an HTML page.
+    re_path(r"^v1/", csrf_exempt(handle_not_found)),
 ]

@@ -159,6 +159,10 @@ def handle_server_error(request: HttpRequest) -> HttpResponse:
     return error_response(server_error())
 
 
+def handle_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    return error_response(not_found())
+
+
 def handle_route_not_found(
     request: HttpRequest, exception: Exception | None = None
 ) -> HttpResponse:

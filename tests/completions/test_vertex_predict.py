@@ -159,3 +159,19 @@ def test_the_model_description_names_the_code_generation_schema(api, bob_token):
     assert response.json()["predictSchemata"]["instanceSchemaUri"].endswith(
         "code_generation_1.0.0.yaml"
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/projects/a%0Ab/locations/us-central1/publishers/google/models/code-gecko:predict",
+        "/v1/projects/p/locations/l/publishers/google/models/m:explain",
+        "/v1/anything",
+    ],
+)
+def test_a_path_under_vertex_that_names_no_route_is_a_json_404(api, bob_token, path):
+    # Found by schemathesis: Django's HTML page came back here.
+    response = api.post(path, predict_body(), token=bob_token)
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "404 Not Found"}
