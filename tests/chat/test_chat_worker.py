@@ -50,7 +50,7 @@ def worker(django_db_setup, django_db_blocker, broker_url, model_server, tmp_pat
 
 @pytest.fixture(autouse=True)
 def through_the_worker(worker, broker_url, model_server, settings) -> Iterator[Worker]:
-    # Not FLUSHDB: the broker's queue bindings live in this database too.
+    # The earlier test's chat keys only: the broker's queue bindings live in this database too.
     client = redis.Redis.from_url(broker_url)
     for key in client.scan_iter("codesuggest:chat:*"):
         client.delete(key)
