@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Iterator
+from itertools import chain, islice
 
 from completions.languages import Language, comment_markers, comment_text, is_comment_line
 
@@ -10,7 +11,8 @@ GENERATION = "generation"
 
 # An instruction needs some words; `# TODO` or `// fix` is just a comment.
 MIN_INSTRUCTION_CHARS = 10
-# Below this many lines of code there is too little to complete, so write something new.
+# Below this many lines of code in the whole file (above and below the cursor, as GitLab 18.x
+# counts) there is too little to complete, so write something new.
 SMALL_FILE_CODE_LINES = 5
 
 _PYTHON_DEF = re.compile(r"^\s*(async\s+)?def\s+\w+\s*\(.*\)\s*(->.*)?:\s*(#.*)?$")
@@ -72,7 +74,7 @@ def detect_intent(
     markers = comment_markers(language)
     if _ends_with_instruction(content_above_cursor, markers):
         return GENERATION
-    if _is_small_file(content_above_cursor, markers):
+    if _is_small_file(content_above_cursor, content_below_cursor, markers):
         return GENERATION
     if language and _inside_empty_function(content_above_cursor, content_below_cursor, language):
         return GENERATION
@@ -89,6 +91,17 @@ def _lines_from_bottom(text: str) -> Iterator[str]:
         start = text.rfind("\n", 0, end) + 1
         yield text[start:end].rstrip("\r")
         end = start - 1
+
+
+def _lines_from_top(text: str) -> Iterator[str]:
+    """The lines of `text` from the first down, without splitting the whole of a large file."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end == -1:
+            end = len(text)
+        yield text[start:end].rstrip("\r")
+        start = end + 1
 
 
 def _ends_with_instruction(content_above_cursor: str, markers: tuple[str, ...]) -> bool:
@@ -110,14 +123,11 @@ def _ends_with_instruction(content_above_cursor: str, markers: tuple[str, ...]) 
     return len(comment_text(first_line, markers)) >= MIN_INSTRUCTION_CHARS
 
 
-def _is_small_file(content_above_cursor: str, markers: tuple[str, ...]) -> bool:
-    code_lines = 0
-    for line in _lines_from_bottom(content_above_cursor):
-        if line.strip() and not is_comment_line(line, markers):
-            code_lines += 1
-            if code_lines >= SMALL_FILE_CODE_LINES:
-                return False
-    return True
+def _is_small_file(above: str, below: str, markers: tuple[str, ...]) -> bool:
+    """Fewer than SMALL_FILE_CODE_LINES lines of code, reading no more lines than it takes."""
+    lines = chain(_lines_from_bottom(above), _lines_from_top(below))
+    code_lines = (line for line in lines if line.strip() and not is_comment_line(line, markers))
+    return sum(1 for _ in islice(code_lines, SMALL_FILE_CODE_LINES)) < SMALL_FILE_CODE_LINES
 
 
 def _inside_empty_function(above: str, below: str, language: Language) -> bool:

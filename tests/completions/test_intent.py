@@ -91,6 +91,18 @@ def test_it_detects_generation_in_a_small_file():
     assert intent("") == "generation"
 
 
+def test_the_lines_below_the_cursor_count_towards_a_small_file():
+    # GitLab 18.x: the cursor near the top of a longer file is a completion.
+    assert intent("import os\n", "a = 1\nb = 2\nc = 3\nd = 4\n") == "completion"
+    assert intent("import os\n", "a = 1\nb = 2\nc = 3\n") == "generation"
+
+
+def test_comments_and_blank_lines_below_the_cursor_do_not_make_a_file_large():
+    below = "\n# a\n\n# b\na = 1\n\n# c\nb = 2\n"
+    assert intent("import os\n", below) == "generation"
+    assert intent("import os\n", below + "c = 3\nd = 4\n") == "completion"
+
+
 def test_comments_and_blank_lines_do_not_make_a_file_large():
     above = "# a\n# b\n\nimport os\n# c\nx = 1\n\ny = 2\n"
     assert intent(above + "w = ") == "generation"
@@ -201,10 +213,14 @@ def test_it_completes_in_the_middle_of_ordinary_code():
     assert intent(FIVE_PYTHON_LINES + "total = x + ", "\nprint(total)\n") == "completion"
 
 
-def test_it_reads_only_the_end_of_a_large_file_quickly():
+@pytest.mark.parametrize(
+    ("above", "below"),
+    [("x = 1\n" * 100_000 + "y = ", ""), ("y = ", "\n" + "x = 1\n" * 100_000)],
+    ids=["above", "below"],
+)
+def test_it_reads_only_the_lines_near_the_cursor_of_a_large_file(above, below):
     import time
 
-    above = "x = 1\n" * 100_000 + "y = "
     started = time.perf_counter()
-    assert intent(above) == "completion"
+    assert intent(above, below) == "completion"
     assert time.perf_counter() - started < 0.05
