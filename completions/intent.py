@@ -17,22 +17,26 @@ SMALL_FILE_CODE_LINES = 5
 
 _PYTHON_DEF = re.compile(r"^\s*(async\s+)?def\s+\w+\s*\(.*\)\s*(->.*)?:\s*(#.*)?$")
 _RUBY_DEF = re.compile(r"^\s*def\s+[\w.]+[?!=]?\s*(\(.*\))?\s*$")
-_GO_FUNC = re.compile(r"^\s*func\b.*\{\s*$")
+# A declaration or a function literal: `func f() {`, `go func() {`, `handler := func() {`.
+_GO_FUNC = re.compile(r"\bfunc\b.*\{\s*$")
 _JS_FUNCTION = re.compile(
     r"(\bfunction\b\s*\*?\s*[\w$]*\s*(<.*>)?\s*\(.*\)[^{]*\{"  # function f() {
     r"|=>\s*\{"  # (a) => {
     r"|^\s*(async\s+|static\s+|get\s+|set\s+|public\s+|private\s+|protected\s+)*"
     r"[\w$]+\s*(<.*>)?\s*\(.*\)\s*(:\s*[^{]+)?\{)\s*$"  # method() {
 )
-_KEYWORD_FUNCTION = re.compile(  # languages that say what a function is: fn, fun, def, function
-    r"^\s*([\w@<>\[\]().,\"' ]*\s)?(fn|fun|def|function)\b"
+# Languages that say what a function is (fn, fun, def, function), also as a value: PHP's
+# `$square = function($n) {` or `usort($a, function($x, $y) {`.
+_KEYWORD_FUNCTION = re.compile(
+    r"^\s*([\w@<>\[\]().,\"'$= ]*[\s(=])?(fn|fun|def|function)\b"
     r"\s*(<.*?>)?\s*[\w$.]*\s*(<.*>|\[.*\])?\s*\(.*\)"
     r"[^{=;]*(\{|=|=\s*\{)\s*$"
 )
 # `type name(params) {`, as in Java, C#, C and C++ methods, but not `if (x) {` or `new T() {`.
 _TYPED_METHOD = re.compile(r"^\s*([\w$<>\[\],.*&:?@]+\s+)+[*&]*[\w$~:.]+\s*\([^;]*\)[^;=]*\{\s*$")
+# `return new T() {` is an object; `return func() {` is a function.
 _CONTROL_KEYWORDS = re.compile(
-    r"^\s*(\}\s*)?(if|else|for|foreach|while|switch|catch|do|try|return|new)\b"
+    r"^\s*(\}\s*|return\s+)?(if|else|for|foreach|while|switch|catch|do|try|new)\b"
 )
 
 _OPENERS_BY_LANGUAGE: dict[str, tuple[re.Pattern[str], ...]] = {
@@ -164,10 +168,13 @@ def _last_code_line(text: str) -> str | None:
 
 
 def _first_code_line(text: str) -> str | None:
-    for line in text.split("\n", 20)[:20]:
-        if line.strip():
-            return line
-    return None
+    """The first non-blank line of the next 20, joined with the next when that is a lone `{`
+    (Allman, as when a C# method follows an empty one)."""
+    lines = (line for line in islice(_lines_from_top(text), 20) if line.strip())
+    first = next(lines, None)
+    if first is not None and next(lines, "").strip() == "{":
+        return f"{first.rstrip()} {{"
+    return first
 
 
 def _indent(line: str) -> int:

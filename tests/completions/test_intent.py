@@ -9,6 +9,9 @@ FIVE_C_LINES = "#include <a.h>\n#include <b.h>\nint a;\nint b;\nint c;\n"
 FIVE_JAVA_LINES = (
     "package a;\n\nimport java.util.List;\nimport java.util.Map;\nclass A {\n  int x;\n"
 )
+FIVE_GO_LINES = 'package main\n\nimport "fmt"\n\nvar x = 1\nvar y = 2\n'
+FIVE_PHP_LINES = "<?php\n$a = 1;\n$b = 2;\n$c = 3;\n$d = 4;\n"
+FIVE_CSHARP_LINES = "using System;\nusing System.Linq;\nnamespace Shapes;\nclass Circle\n{\n"
 
 
 def intent(above, below="", file_name="a.py", **kwargs):
@@ -179,6 +182,30 @@ def test_it_detects_generation_inside_an_empty_function(file_name, above, below)
 @pytest.mark.parametrize(
     ("file_name", "above", "below"),
     [
+        ("main.go", FIVE_GO_LINES + "func main() {\n\tgo func() {", "\t}()\n}\n"),
+        ("main.go", FIVE_GO_LINES + "func main() {\n\tdone := func() {\n\t\t", "\t}\n}\n"),
+        ("main.go", FIVE_GO_LINES + "func f() func() {\n\treturn func() {\n\t\t", "\t}\n}\n"),
+        ("a.php", FIVE_PHP_LINES + "$square = function($n) {\n    ", "};\n"),
+        ("a.php", FIVE_PHP_LINES + "usort($a, function ($x, $y) use ($k): int {\n  ", "});\n"),
+        ("a.kt", FIVE_JAVA_LINES + "  val area = fun(r: Double): Double {\n    ", "  }\n"),
+        ("a.js", FIVE_JS_LINES + "function f() {\n  return (a) => {\n    ", "  };\n}\n"),
+        (
+            "a.cs",
+            FIVE_CSHARP_LINES + "    static int SumValues(params int[] numbers)\n    {\n        ",
+            "\n    static int SubValues(params int[] numbers)\n    {\n"
+            "        return numbers.Sum();\n    }\n",
+        ),
+    ],
+)
+def test_it_detects_generation_inside_an_empty_function_literal_or_before_the_next_method(
+    file_name, above, below
+):
+    assert intent(above, below, file_name=file_name) == "generation"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "above", "below"),
+    [
         ("a.py", FIVE_PYTHON_LINES + "def area(radius):\n    ", "    return 3.14 * radius ** 2\n"),
         ("a.py", FIVE_PYTHON_LINES + "if radius:\n    ", ""),
         (
@@ -196,6 +223,15 @@ def test_it_detects_generation_inside_an_empty_function(file_name, above, below)
             "a.go",
             'package main\n\nimport "fmt"\n\nvar x = 1\nvar y = 2\nfunc main() {\n\t',
             "\tfmt.Println(x)\n}\n",
+        ),
+        ("main.go", FIVE_GO_LINES + "func main() {\n\tgo func() {", "\t\trun()\n\t}()\n}\n"),
+        ("main.go", FIVE_GO_LINES + "func main() {\n\tif ok := check(); ok {\n\t\t", "\t}\n}\n"),
+        ("a.php", FIVE_PHP_LINES + "$square = function($n) {\n    ", "    return $n * $n;\n};\n"),
+        ("a.java", FIVE_JAVA_LINES + "  Runnable r() {\n    return new Runnable() {", "    };\n"),
+        (
+            "a.cs",
+            FIVE_CSHARP_LINES + "    static int SumValues(params int[] numbers)\n    {\n        ",
+            "        return numbers.Sum();\n    }\n",
         ),
     ],
 )
