@@ -1,11 +1,14 @@
 """Which programming language a file is written in, decided from its name.
 
-Every language here has a grammar in tree-sitter-language-pack, so post-processing can parse it.
+Every language here but two has a grammar in tree-sitter-language-pack, so post-processing can
+parse it. VBScript and Lean have none: they are here for their comment markers, which decide the
+intent (GitLab's list of languages has them), and post-processing skips its syntax steps for them.
 `Language.name` is what the API reports in `model.lang`: GitLab's AI gateway reports the
 lowercased name of its `LanguageId` ("python", "cpp", "csharp", "js", "ts", ...); languages the
 gateway does not know report their grammar id.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -30,6 +33,10 @@ _NONE: tuple[str, ...] = ()
 # (grammar id, reported name, comment markers, extensions). Extensions are case-sensitive.
 # Where two languages claim an extension, GitLab's gateway decides: `.m` is Objective-C (not
 # MATLAB), `.pp` is Pascal (not Puppet), `.v` is Verilog (not V), `.hh` is C++ (not Hack).
+# Every extension in GitLab's list of languages (ee/lib/code_suggestions/programming_language.rb)
+# is here with GitLab's markers, except where GitLab names the wrong language for the file:
+# `.erb` is a template (GitLab: Ruby), `.toml` is TOML (GitLab: Rust), `.lhs` is literate
+# Haskell, mostly prose, and `.pyc`, `.pyo` are bytecode. PHP also takes `#`, which is PHP.
 _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     # GitLab's 13.
     ("c", "c", _SLASH, ("c", "h")),
@@ -38,14 +45,19 @@ _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("go", "go", _SLASH, ("go",)),
     ("java", "java", _SLASH, ("java",)),
     ("javascript", "js", _SLASH, ("js", "jsx", "mjs", "cjs")),
-    ("php", "php", ("//", "#"), ("php", "php3", "php4", "php5", "phps", "phpt", "phtml")),
-    ("python", "python", _HASH, ("py", "pyi", "pyw")),
+    (
+        "php",
+        "php",
+        ("//", "#"),
+        ("php", "php3", "php4", "php5", "php7", "phps", "phpt", "phtml"),
+    ),
+    ("python", "python", _HASH, ("py", "pyi", "pyw", "ipynb")),
     ("ruby", "ruby", _HASH, ("rb", "rake", "gemspec")),
     ("rust", "rust", _SLASH, ("rs",)),
-    ("scala", "scala", _SLASH, ("scala", "sc")),
+    ("scala", "scala", _SLASH, ("scala", "sc", "sbt")),
     ("typescript", "ts", _SLASH, ("ts", "mts", "cts")),
     ("tsx", "ts", _SLASH, ("tsx",)),
-    ("kotlin", "kotlin", _SLASH, ("kt", "kts")),
+    ("kotlin", "kotlin", _SLASH, ("kt", "kts", "ktm")),
     # Every other grammar of tree-sitter-language-pack 0.13 with a conventional extension.
     ("actionscript", "actionscript", _SLASH, ("as",)),
     ("ada", "ada", _DASH, ("adb", "ads", "ada")),
@@ -54,7 +66,7 @@ _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("arduino", "arduino", _SLASH, ("ino",)),
     ("asm", "asm", (";", "#"), ("asm", "s", "S")),
     ("astro", "astro", _NONE, ("astro",)),
-    ("bash", "bash", _HASH, ("sh", "bash")),
+    ("bash", "bash", _HASH, ("sh", "bash", "zsh", "ksh")),
     ("beancount", "beancount", _SEMI, ("beancount",)),
     ("bibtex", "bibtex", _PERCENT, ("bib",)),
     ("bicep", "bicep", _SLASH, ("bicep",)),
@@ -91,7 +103,7 @@ _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("glsl", "glsl", _SLASH, ("glsl", "vert", "frag", "geom", "comp", "tesc", "tese")),
     ("gn", "gn", _HASH, ("gn", "gni")),
     ("graphql", "graphql", _HASH, ("graphql", "gql")),
-    ("groovy", "groovy", _SLASH, ("groovy", "gradle", "gvy")),
+    ("groovy", "groovy", _SLASH, ("groovy", "gradle", "gvy", "gy", "gsh")),
     ("hack", "hack", _SLASH, ("hack",)),
     ("hare", "hare", _SLASH, ("ha",)),
     ("haskell", "haskell", _DASH, ("hs",)),
@@ -99,7 +111,8 @@ _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("hcl", "hcl", ("#", "//"), ("hcl",)),
     ("heex", "heex", _NONE, ("heex",)),
     ("hlsl", "hlsl", _SLASH, ("hlsl",)),
-    ("html", "html", _NONE, ("html", "htm")),
+    # GitLab's `!--` marker never matches a real `<!-- -->` comment, so it is left out.
+    ("html", "html", _NONE, ("html", "htm", "xhtml")),
     ("ini", "ini", (";", "#"), ("ini",)),
     ("ispc", "ispc", _SLASH, ("ispc",)),
     ("janet", "janet", _HASH, ("janet",)),
@@ -128,7 +141,7 @@ _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("org", "org", _HASH, ("org",)),
     ("pascal", "pascal", _SLASH, ("pas", "pp", "dpr")),
     ("pem", "pem", _NONE, ("pem",)),
-    ("perl", "perl", _HASH, ("pl", "pm")),
+    ("perl", "perl", _HASH, ("pl", "pm", "pod", "t")),
     ("pgn", "pgn", _SEMI, ("pgn",)),
     ("po", "po", _HASH, ("po", "pot")),
     ("pony", "pony", _SLASH, ("pony",)),
@@ -151,7 +164,7 @@ _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("smithy", "smithy", _SLASH, ("smithy",)),
     ("solidity", "solidity", _SLASH, ("sol",)),
     ("sparql", "sparql", _HASH, ("rq", "sparql")),
-    ("sql", "sql", _DASH, ("sql",)),
+    ("sql", "sql", _DASH, ("sql", "ddl", "dml")),
     ("squirrel", "squirrel", ("//", "#"), ("nut",)),
     ("starlark", "starlark", _HASH, ("bzl", "star")),
     ("svelte", "svelte", _NONE, ("svelte",)),
@@ -171,7 +184,8 @@ _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("verilog", "verilog", _SLASH, ("v", "sv", "svh")),
     ("vhdl", "vhdl", _DASH, ("vhd", "vhdl")),
     ("vim", "vim", ('"',), ("vim",)),
-    ("vue", "vue", _NONE, ("vue",)),
+    # A `//` line in a Vue file is a comment in its script, as GitLab (JavaScript) takes it.
+    ("vue", "vue", _SLASH, ("vue",)),
     ("wast", "wast", (";;",), ("wast",)),
     ("wat", "wat", (";;",), ("wat",)),
     ("wgsl", "wgsl", _SLASH, ("wgsl",)),
@@ -179,6 +193,10 @@ _TABLE: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("yaml", "yaml", _HASH, ("yaml", "yml")),
     ("yuck", "yuck", _SEMI, ("yuck",)),
     ("zig", "zig", _SLASH, ("zig",)),
+    # No grammar: see the module's docstring. `REM` is a comment in VBScript, `#` is not; in
+    # Lean `#eval` is code.
+    ("vbscript", "vbscript", ("'", "REM"), ("vb", "vbs")),
+    ("lean", "lean", _DASH, ("lean", "hlean")),
 )
 
 # Files known by their whole name rather than an extension.
@@ -230,15 +248,27 @@ def comment_markers(language: Language | None) -> tuple[str, ...]:
 
 def is_comment_line(line: str, markers: tuple[str, ...]) -> bool:
     stripped = line.lstrip()
-    return any(stripped.startswith(marker) for marker in markers)
+    return any(_starts_with_marker(stripped, marker) for marker in markers)
 
 
 def comment_text(line: str, markers: tuple[str, ...]) -> str:
     """The words of a single-line comment, without its marker (repeated, as in `///` or `;;`)."""
     text = line.strip()
     for marker in markers:
-        if text.startswith(marker):
-            while text.startswith(marker):
+        if _starts_with_marker(text, marker):
+            while _starts_with_marker(text, marker):
                 text = text[len(marker) :]
             return text.lstrip("/!*").strip()
     return text
+
+
+_WORD_CHARACTER = re.compile(r"\w")
+
+
+def _starts_with_marker(text: str, marker: str) -> bool:
+    """A marker that is a word, as VBScript's REM, is one in any case and only as a whole word:
+    `rem note` is a comment, `REMAINDER = 1` is code."""
+    if not marker.isalpha():
+        return text.startswith(marker)
+    head, rest = text[: len(marker)], text[len(marker) :]
+    return head.upper() == marker.upper() and not _WORD_CHARACTER.match(rest)

@@ -1,7 +1,7 @@
 import pytest
 
 from completions.intent import detect_intent
-from completions.languages import detect_language
+from completions.languages import _BY_ID, detect_language
 
 FIVE_PYTHON_LINES = "import os\nimport sys\n\nx = 1\ny = 2\nz = 3\n"
 FIVE_JS_LINES = "const a = 1;\nconst b = 2;\nconst c = 3;\nconst d = 4;\nconst e = 5;\n"
@@ -76,6 +76,104 @@ def test_a_short_comment_is_just_a_comment():
 def test_it_detects_comments_with_each_languages_markers(file_name, comment):
     above = "a\nb\nc\nd\ne\nf\n" + comment + "\n"
     assert intent(above, file_name=file_name) == "generation"
+
+
+SIX_CODE_LINES = "a\nb\nc\nd\ne\nf\n"
+INSTRUCTION = " write a function that parses dates"
+
+# GitLab's list of languages with its single-line comment markers (programming_language.rb):
+# (extensions, the markers that start a comment, a marker that does not). Ours differ on
+# purpose in two places: `#` is a comment in PHP, and HTML's `!--` is no marker.
+GITLAB_COMMENT_MARKERS = [
+    (("c",), ("//",), "#"),
+    (("cc", "cpp", "cxx", "hpp", "hh"), ("//",), "#"),
+    (("cs", "csx"), ("//",), "#"),
+    (("clj", "cljs", "cljc", "edn"), (";",), "#"),
+    (("dart",), ("//",), "#"),
+    (("ex", "exs"), ("#",), "//"),
+    (("erl", "hrl"), ("%",), "#"),
+    (("f", "f90", "f95", "f03", "f08"), ("!",), "#"),
+    (("go",), ("//",), "#"),
+    (("sql", "ddl", "dml"), ("--",), "#"),
+    (("groovy", "gvy", "gy", "gsh"), ("//",), "#"),
+    (("hs",), ("--",), "#"),
+    (("html", "htm", "xhtml"), (), "!--"),
+    (("java",), ("//",), "#"),
+    (("js", "mjs", "cjs", "jsx", "vue"), ("//",), "#"),
+    (("kt", "kts", "ktm"), ("//",), "#"),
+    (("lean", "hlean"), ("--",), "#"),
+    (("m", "mm"), ("//",), "#"),
+    (("ml", "mli"), (), "//"),
+    (("pl", "pm", "pod", "t"), ("#",), "//"),
+    (("php", "phtml", "php3", "php4", "php5", "php7", "phps"), ("//", "#"), "--"),
+    (("py", "pyw", "ipynb"), ("#",), "//"),
+    (("rb", "rake"), ("#",), "//"),
+    (("rs",), ("//",), "#"),
+    (("scala", "sc", "sbt"), ("//",), "#"),
+    (("sh", "bash", "zsh", "ksh", "fish"), ("#",), "//"),
+    (("sol",), ("//",), "#"),
+    (("swift",), ("//",), "#"),
+    (("ts", "tsx"), ("//",), "#"),
+    (("vb", "vbs"), ("'", "REM"), "#"),
+    (("v", "sv", "svh"), ("//",), "#"),
+]
+
+
+@pytest.mark.parametrize(
+    ("extension", "marker", "expected"),
+    [
+        (extension, marker, "generation")
+        for extensions, markers, _ in GITLAB_COMMENT_MARKERS
+        for extension in extensions
+        for marker in markers
+    ]
+    + [
+        (extension, other, "completion")
+        for extensions, _, other in GITLAB_COMMENT_MARKERS
+        for extension in extensions
+    ],
+)
+def test_each_of_gitlabs_languages_takes_its_own_comment_markers(extension, marker, expected):
+    above = SIX_CODE_LINES + marker + INSTRUCTION + "\n"
+    assert intent(above, file_name=f"file.{extension}") == expected
+
+
+@pytest.mark.parametrize("language", _BY_ID.values(), ids=lambda language: language.id)
+def test_every_language_detects_an_instruction_in_each_of_its_markers(language):
+    for marker in language.comment_markers:
+        assert (
+            detect_intent(
+                content_above_cursor=SIX_CODE_LINES + marker + INSTRUCTION + "\n",
+                content_below_cursor="",
+                language=language,
+            )
+            == "generation"
+        )
+
+
+@pytest.mark.parametrize("language", _BY_ID.values(), ids=lambda language: language.id)
+def test_in_every_language_comment_lines_do_not_make_a_file_large(language):
+    comments = "".join(f"{marker} note\n" for marker in language.comment_markers)
+    below = comments * 3 + "a\nb\n"
+    small = detect_intent(
+        content_above_cursor="x\ny\n", content_below_cursor=below, language=language
+    )
+    large = detect_intent(
+        content_above_cursor="x\ny\n", content_below_cursor=below + "c\n", language=language
+    )
+    assert (small, large) == ("generation", "completion")
+
+
+def test_in_vbscript_a_hash_line_is_code():
+    above = "Dim a\nDim b\n# write a function that parses dates\n"
+    assert intent(above, "Dim c\nDim d\n", file_name="Module1.vb") == "completion"
+    assert intent(above, "Dim c\nDim d\n", file_name="notes.unknownext") == "generation"
+
+
+def test_in_lean_a_hash_command_is_code():
+    above = "#eval 1\n#eval 2\n#eval 3\n#check Nat\n#print axioms\n"
+    assert intent(above, file_name="Main.lean") == "completion"
+    assert intent(above, file_name="notes.unknownext") == "generation"
 
 
 def test_a_marker_of_another_language_is_code():
