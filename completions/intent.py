@@ -2,12 +2,17 @@
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import chain, islice
 
 from completions.languages import Language, comment_markers, comment_text, is_comment_line
 
 COMPLETION = "completion"
 GENERATION = "generation"
+# What sets a generation off: GitLab's `generation_type`, sent by the client or found in the text.
+COMMENT = "comment"
+SMALL_FILE = "small_file"
+EMPTY_FUNCTION = "empty_function"
 
 # An instruction needs some words; `# TODO` or `// fix` is just a comment.
 MIN_INSTRUCTION_CHARS = 10
@@ -61,6 +66,13 @@ _INDENTED_BLOCKS = {"python", "starlark"}
 _CLOSES_BLOCK = re.compile(r"^\s*([)}\]]|end\b)")
 
 
+@dataclass(frozen=True)
+class Intent:
+    kind: str  # COMPLETION or GENERATION
+    # For a generation: COMMENT, SMALL_FILE or EMPTY_FUNCTION, which say what the model is to do.
+    generation_type: str | None = None
+
+
 def detect_intent(
     *,
     content_above_cursor: str,
@@ -69,20 +81,26 @@ def detect_intent(
     intent: str | None = None,
     generation_type: str | None = None,
     user_instruction: str | None = None,
-) -> str:
-    """ "completion" or "generation", by GitLab's rules: what the client asked, else the text."""
-    if intent:
-        return intent
-    if generation_type or user_instruction:
-        return GENERATION
+) -> Intent:
+    """A completion or a generation, by GitLab's rules: what the client asked, else the text."""
+    if intent == COMPLETION:
+        return Intent(COMPLETION)
+    if intent == GENERATION or generation_type or user_instruction:
+        # A generation asked for without a type follows the comment above the cursor (GitLab).
+        return Intent(GENERATION, generation_type or COMMENT)
+    found = _generation_type_in_text(content_above_cursor, content_below_cursor, language)
+    return Intent(GENERATION, found) if found else Intent(COMPLETION)
+
+
+def _generation_type_in_text(above: str, below: str, language: Language | None) -> str | None:
     markers = comment_markers(language)
-    if _ends_with_instruction(content_above_cursor, markers):
-        return GENERATION
-    if _is_small_file(content_above_cursor, content_below_cursor, markers):
-        return GENERATION
-    if language and _inside_empty_function(content_above_cursor, content_below_cursor, language):
-        return GENERATION
-    return COMPLETION
+    if _ends_with_instruction(above, markers):
+        return COMMENT
+    if _is_small_file(above, below, markers):
+        return SMALL_FILE
+    if language and _inside_empty_function(above, below, language):
+        return EMPTY_FUNCTION
+    return None
 
 
 def _lines_from_bottom(text: str) -> Iterator[str]:

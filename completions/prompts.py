@@ -5,6 +5,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from completions.intent import COMMENT, EMPTY_FUNCTION, SMALL_FILE
 from completions.languages import Language, comment_markers
 
 # Code BPE tokenizers (Llama, Qwen, StarCoder, Codestral) average 3 to 4 characters a token.
@@ -107,12 +108,21 @@ _GENERATION_SYSTEM = (
     "explanations, no Markdown code fences, and no repetition of the code around the cursor. "
     "Match the file's style and indentation."
 )
-_TASKS_BY_GENERATION_TYPE = {
-    "comment": "Write the code that the comment right above the cursor asks for.",
-    "empty_function": "Write the body of the function that the cursor is in.",
-    "small_file": "Continue the file with the code it most likely needs next.",
+# What GitLab asks of the model for each generation type, in our words.
+INSTRUCTIONS_BY_GENERATION_TYPE = {
+    COMMENT: (
+        "The comment right above the cursor is the instruction; other comments are not. "
+        "Write the code that it asks for."
+    ),
+    SMALL_FILE: (
+        "Write more new code for this file. If the cursor is in an empty function, write the "
+        "body that the function's name and signature most likely call for."
+    ),
+    EMPTY_FUNCTION: (
+        "Fill in the empty function with the body that its name and signature call for. "
+        "Do not repeat the code around it: answer with the function's body only."
+    ),
 }
-_DEFAULT_TASK = "Write the code that belongs at the cursor."
 
 
 def generation_messages(
@@ -128,7 +138,8 @@ def generation_messages(
     """The (system, user) prompt asking an instruct or chat model to write code at the cursor."""
     language_name = f"{language.name} " if language else ""
     system = _GENERATION_SYSTEM.format(language=language_name)
-    task = user_instruction or _TASKS_BY_GENERATION_TYPE.get(generation_type or "", _DEFAULT_TASK)
+    # Without a type, GitLab takes the comment above the cursor for the instruction.
+    task = user_instruction or INSTRUCTIONS_BY_GENERATION_TYPE[generation_type or COMMENT]
     parts = []
     if context:
         parts.append(f"Other files of the project, for reference:\n{_fenced(_joined(context))}")

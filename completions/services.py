@@ -116,7 +116,7 @@ def context_window(config: ProviderConfig) -> int:
 
 def _plan(request: SuggestionRequest) -> _Plan:
     language = detect_language(request.file_name)
-    intent = detect_intent(
+    detected = detect_intent(
         content_above_cursor=request.content_above_cursor,
         content_below_cursor=request.content_below_cursor,
         language=language,
@@ -124,7 +124,7 @@ def _plan(request: SuggestionRequest) -> _Plan:
         generation_type=request.generation_type,
         user_instruction=request.user_instruction,
     )
-    generating = intent == "generation"
+    generating = detected.kind == "generation"
     config = provider_config("generations" if generating else "completions")
     max_tokens = GENERATION_MAX_TOKENS if generating else COMPLETION_MAX_TOKENS
     budget = budget_prompt(
@@ -155,7 +155,7 @@ def _plan(request: SuggestionRequest) -> _Plan:
             file_name=request.file_name,
             language=language,
             user_instruction=request.user_instruction,
-            generation_type=request.generation_type,
+            generation_type=detected.generation_type,
             context=budget.context,
         )
         generation = ChatRequest(
@@ -164,7 +164,7 @@ def _plan(request: SuggestionRequest) -> _Plan:
     return _Plan(
         request=request,
         language=language,
-        intent=intent,
+        intent=detected.kind,
         config=config,
         provider=provider,
         completion=completion,

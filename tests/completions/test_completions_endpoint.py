@@ -1,6 +1,7 @@
 import pytest
 
 from completions.models import UsageEvent
+from completions.prompts import INSTRUCTIONS_BY_GENERATION_TYPE
 from completions.usage import flush_usage_events
 from projects.models import InstanceSettings
 from tests.completions.conftest import COMPLETIONS, PYTHON_ABOVE, completion_body
@@ -100,6 +101,59 @@ def test_a_comment_instruction_is_detected_as_a_generation(api, upstream, bob_to
     api.post(COMPLETIONS, body, token=bob_token)
 
     assert upstream.last.path == "/v1/chat/completions"
+
+
+def test_a_short_file_with_code_below_the_cursor_is_a_completion(api, upstream, bob_token):
+    body = completion_body()
+    body["current_file"] = {
+        "file_name": "a.py",
+        "content_above_cursor": "import os\n",
+        "content_below_cursor": "a = 1\nb = 2\nc = 3\nd = 4\n",
+    }
+
+    response = api.post(COMPLETIONS, body, token=bob_token)
+
+    assert upstream.last.path == "/v1/completions"
+    assert response.json()["model"]["lang"] == "python"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "above", "below", "generation_type"),
+    [
+        ("calc.py", PYTHON_ABOVE + "# compute fibonacci numbers\n", "\n", "comment"),
+        ("a.py", "import os\n", "a = 1\nb = 2\n", "small_file"),
+        (
+            "main.go",
+            'package main\n\nimport "sync"\n\nvar wg sync.WaitGroup\n\n'
+            "func main() {\n\twg.Add(1)\n\tgo func() {",
+            "\t}()\n\twg.Wait()\n}\n",
+            "empty_function",
+        ),
+        (
+            "Module1.vb",
+            "Dim a\nDim b\nDim c\nDim d\nDim e\n' add up the first ten squares\n",
+            "",
+            "comment",
+        ),
+    ],
+)
+def test_the_model_gets_the_instruction_for_what_set_the_generation_off(
+    api, upstream, bob_token, file_name, above, below, generation_type
+):
+    upstream.chat_text = "x = 1"
+    body = completion_body()
+    body["current_file"] = {
+        "file_name": file_name,
+        "content_above_cursor": above,
+        "content_below_cursor": below,
+    }
+
+    api.post(COMPLETIONS, body, token=bob_token)
+
+    assert upstream.last.path == "/v1/chat/completions"
+    user_message = upstream.last.json["messages"][-1]["content"]
+    asked = [text for text in INSTRUCTIONS_BY_GENERATION_TYPE.values() if text in user_message]
+    assert asked == [INSTRUCTIONS_BY_GENERATION_TYPE[generation_type]]
 
 
 @pytest.mark.parametrize(

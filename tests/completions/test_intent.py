@@ -14,13 +14,23 @@ FIVE_PHP_LINES = "<?php\n$a = 1;\n$b = 2;\n$c = 3;\n$d = 4;\n"
 FIVE_CSHARP_LINES = "using System;\nusing System.Linq;\nnamespace Shapes;\nclass Circle\n{\n"
 
 
-def intent(above, below="", file_name="a.py", **kwargs):
+def detected(above, below="", file_name="a.py", **kwargs):
     return detect_intent(
         content_above_cursor=above,
         content_below_cursor=below,
         language=detect_language(file_name),
         **kwargs,
     )
+
+
+def intent(above, below="", file_name="a.py", **kwargs):
+    return detected(above, below, file_name, **kwargs).kind
+
+
+def intent_in(language, above, below=""):
+    return detect_intent(
+        content_above_cursor=above, content_below_cursor=below, language=language
+    ).kind
 
 
 def test_the_requested_intent_wins_over_the_text():
@@ -33,6 +43,34 @@ def test_the_requested_intent_wins_over_the_text():
 )
 def test_a_generation_type_or_an_instruction_means_generation(kwargs):
     assert intent(FIVE_PYTHON_LINES + "x = ", **kwargs) == "generation"
+
+
+@pytest.mark.parametrize(
+    ("above", "below", "file_name", "generation_type"),
+    [
+        (FIVE_PYTHON_LINES + "# write a function that sorts users by age\n", "", "a.py", "comment"),
+        ("import os\n", "a = 1\n", "a.py", "small_file"),
+        (FIVE_GO_LINES + "func main() {\n\tgo func() {", "\t}()\n}\n", "main.go", "empty_function"),
+        (FIVE_PYTHON_LINES + "total = x + ", "\nprint(total)\n", "a.py", None),
+    ],
+)
+def test_it_says_what_in_the_text_set_the_generation_off(above, below, file_name, generation_type):
+    assert detected(above, below, file_name).generation_type == generation_type
+
+
+def test_the_clients_generation_type_wins_over_the_text():
+    found = detected("import os\n", generation_type="empty_function")
+    assert (found.kind, found.generation_type) == ("generation", "empty_function")
+
+
+def test_a_generation_asked_for_without_a_type_follows_the_comment_above_the_cursor():
+    found = detected(FIVE_PYTHON_LINES + "x = ", intent="generation")
+    assert found.generation_type == "comment"
+
+
+def test_a_completion_asked_for_has_no_generation_type():
+    found = detected("import os\n", intent="completion")
+    assert (found.kind, found.generation_type) == ("completion", None)
 
 
 def test_it_detects_generation_after_a_long_comment():
@@ -141,27 +179,15 @@ def test_each_of_gitlabs_languages_takes_its_own_comment_markers(extension, mark
 @pytest.mark.parametrize("language", _BY_ID.values(), ids=lambda language: language.id)
 def test_every_language_detects_an_instruction_in_each_of_its_markers(language):
     for marker in language.comment_markers:
-        assert (
-            detect_intent(
-                content_above_cursor=SIX_CODE_LINES + marker + INSTRUCTION + "\n",
-                content_below_cursor="",
-                language=language,
-            )
-            == "generation"
-        )
+        assert intent_in(language, SIX_CODE_LINES + marker + INSTRUCTION + "\n") == "generation"
 
 
 @pytest.mark.parametrize("language", _BY_ID.values(), ids=lambda language: language.id)
 def test_in_every_language_comment_lines_do_not_make_a_file_large(language):
     comments = "".join(f"{marker} note\n" for marker in language.comment_markers)
     below = comments * 3 + "a\nb\n"
-    small = detect_intent(
-        content_above_cursor="x\ny\n", content_below_cursor=below, language=language
-    )
-    large = detect_intent(
-        content_above_cursor="x\ny\n", content_below_cursor=below + "c\n", language=language
-    )
-    assert (small, large) == ("generation", "completion")
+    assert intent_in(language, "x\ny\n", below) == "generation"
+    assert intent_in(language, "x\ny\n", below + "c\n") == "completion"
 
 
 def test_in_vbscript_a_hash_line_is_code():

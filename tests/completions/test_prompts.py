@@ -1,6 +1,9 @@
+import pytest
+
 from completions.languages import detect_language
 from completions.prompts import (
     CHARS_PER_TOKEN,
+    INSTRUCTIONS_BY_GENERATION_TYPE,
     budget_prompt,
     context_preamble,
     count_tokens,
@@ -102,17 +105,34 @@ def test_generation_messages_ask_for_code_only_with_the_instruction():
     assert "models.py" in user
 
 
-def test_generation_messages_fall_back_on_the_generation_type():
+@pytest.mark.parametrize("generation_type", ["comment", "small_file", "empty_function"])
+def test_without_an_instruction_generation_messages_ask_what_the_generation_type_asks(
+    generation_type,
+):
     _, user = generation_messages(
         prefix="func f() {\n",
         suffix="}\n",
         file_name="a.go",
         language=None,
         user_instruction=None,
-        generation_type="empty_function",
+        generation_type=generation_type,
         context=[],
     )
-    assert "body of the function" in user
+    asked = [text for text in INSTRUCTIONS_BY_GENERATION_TYPE.values() if text in user]
+    assert asked == [INSTRUCTIONS_BY_GENERATION_TYPE[generation_type]]
+
+
+def test_without_a_generation_type_the_comment_above_the_cursor_is_the_instruction():
+    _, user = generation_messages(
+        prefix="# parse the dates in the log\n",
+        suffix="",
+        file_name="a.py",
+        language=None,
+        user_instruction=None,
+        generation_type=None,
+        context=[],
+    )
+    assert user.endswith(INSTRUCTIONS_BY_GENERATION_TYPE["comment"])
 
 
 def test_generation_messages_fence_code_that_contains_fences():
