@@ -8,6 +8,8 @@ so errors that the window's edges cause count the same on both sides and cancel 
 """
 
 import re
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
 
@@ -30,7 +32,11 @@ MIN_REFLECTED_CODE_LINES = 5
 
 # A line that starts at column 0 and does not close a block starts something at the top level.
 _TOP_LEVEL_LINE = re.compile(r"^(?=[^\s)\]}])", re.MULTILINE)
-_FENCE = re.compile(r"^[ \t]*```[^\n]*\n?", re.MULTILINE)
+# A Markdown fence line as CommonMark reads it: up to three spaces, three or more backticks and
+# an optional info string (a language name). A fence indented further, as in a docstring, is code.
+_FENCE_LINE = re.compile(r" {0,3}(?P<run>`{3,})(?P<info>[^`]*)")
+# The start of a line that may still turn out to be a fence line, held back until it ends.
+_MAYBE_FENCE_LINE = re.compile(r" {0,3}(`{3,}[^`]*|`*)")
 # Grammars that parse their text only after an opening tag.
 _PREAMBLES = {"php": "<?php\n"}
 
@@ -58,10 +64,35 @@ def postprocess_completion(
 
 def postprocess_generation(*, prefix: str, suggestion: str, language: Language | None) -> str:
     """A generated block without Markdown around it, on its own line, without echoed lines."""
-    text = _strip_markdown_fences(suggestion, language)
-    text = _start_on_new_line(prefix, text)
-    text = _remove_model_reflection(prefix, text, comment_markers(language))
+    fences = _Fences()
+    text = _generation_start(prefix, fences.feed(suggestion) + fences.end(), language, final=True)
+    text = _remove_model_reflection(prefix, text or "", comment_markers(language))
     return text if text.strip() else ""
+
+
+def stream_generation(
+    *, prefix: str, chunks: Generator[str], language: Language | None
+) -> Generator[str]:
+    """A generation's chunks cleaned as they arrive, as postprocess_generation cleans it whole.
+
+    Only echoed lines stay: telling them apart needs the lines that follow them. Text is held
+    back only while it may still be part of a fence or of the first line's language tag. The
+    model is not read past the closing fence: what follows it is an explanation, not code.
+    Closing the chunks closes `chunks`.
+    """
+    pieces = _without_fences(chunks)
+    with closing(pieces):
+        held = ""
+        for piece in pieces:
+            held += piece
+            start = _generation_start(prefix, held, language, final=False)
+            if start is not None:
+                yield start
+                yield from pieces
+                return
+        start = _generation_start(prefix, held, language, final=True)
+        if start:
+            yield start
 
 
 @cache
@@ -273,22 +304,107 @@ def _drop_unfinished_line(suggestion: str) -> str:
     return whole_lines if whole_lines.strip() else suggestion
 
 
-def _strip_markdown_fences(text: str, language: Language | None) -> str:
-    """The code inside the first fenced block, or the text itself when there is none."""
-    opening = _FENCE.search(text)
-    if opening:
-        closing = _FENCE.search(text, opening.end())
-        text = text[opening.end() : closing.start() if closing else len(text)]
-    elif language:
-        first_line, newline, rest = text.lstrip("\n").partition("\n")
-        if newline and first_line.strip().lower() in {language.id, language.name}:
-            text = rest
-    return text
+class _Fences:
+    """Takes the Markdown fences out of a model's answer, fed in pieces of any size.
+
+    The code is what the first fence encloses or, when the answer opens no fence, the answer
+    itself. The code ends at a closing fence, on its own line or glued to the last line, and
+    what follows it, an explanation, is dropped. A fence that closes a longer one and a fence
+    with a language inside a block are code, as in CommonMark: a string may hold them.
+    """
+
+    def __init__(self) -> None:
+        self.line = ""  # the line being read, without its end
+        self.sent = 0  # how much of `line` has been let through
+        self.blank = ""  # blank lines before the first code: dropped if a fence follows
+        self.fence = 0  # the opening fence's backticks; 0 while no fence is open
+        self.started = False  # whether the answer had anything but blank lines
+        self.closed = False
+
+    def feed(self, chunk: str) -> str:
+        """The code that `chunk` completes: what can no longer turn out to be part of a fence."""
+        text = self.line + chunk
+        out = []
+        start = 0
+        while not self.closed and (end := text.find("\n", start) + 1):
+            self.line = text[start:end]
+            out.append(self._whole_line())
+            start = end
+        self.line = "" if self.closed else text[start:]
+        if not self.closed and not _MAYBE_FENCE_LINE.fullmatch(self.line):
+            # Backticks and blanks at the end may still become a glued fence: they wait.
+            out.append(self._let_through(self.line.rstrip(" \t\r`")))
+        return "".join(out)
+
+    def end(self) -> str:
+        """The rest of the code, once the answer is complete."""
+        return "" if self.closed else self._whole_line()
+
+    def _whole_line(self) -> str:
+        line = self.line
+        body = line.rstrip("\r\n")
+        fence = _FENCE_LINE.fullmatch(body)
+        if fence:
+            run, tagged = len(fence["run"]), bool(fence["info"].strip())
+            if not self.fence and (tagged or not self.started):
+                self.fence, self.started, self.blank = run, True, ""
+                return self._next_line("")
+            # A bare fence after code that no fence opened closes it all the same.
+            if not self.fence or (not tagged and run >= self.fence):
+                self.closed = True
+                return self._next_line("")
+        # Instruct models often glue the closing fence to the last line of code; the line's own
+        # backticks before it, as a template string's, stay.
+        code = body.rstrip(" \t").removesuffix("`" * max(self.fence, 3))
+        if code.strip() and len(code) < len(body.rstrip(" \t")):
+            self.closed = True
+            return self._next_line(self._let_through(code.rstrip(" \t")))
+        return self._next_line(self._let_through(line))
+
+    def _next_line(self, text: str) -> str:
+        self.line, self.sent = "", 0
+        return text
+
+    def _let_through(self, head: str) -> str:
+        """What of `head`, the certain start of the current line, was not let through yet."""
+        piece = head[self.sent :]
+        self.sent = max(self.sent, len(head))
+        if not self.started:
+            if not piece.strip():
+                self.blank += piece
+                return ""
+            self.started = True
+            piece, self.blank = self.blank + piece, ""
+        return piece
 
 
-def _start_on_new_line(prefix: str, text: str) -> str:
-    """Generated code goes below the instruction: on a line of its own, without blank lines."""
-    code = text.lstrip("\n")
-    if prefix and not prefix.endswith("\n"):
-        return "\n" + code
-    return code
+def _without_fences(chunks: Generator[str]) -> Generator[str]:
+    fences = _Fences()
+    with closing(chunks):
+        for chunk in chunks:
+            text = fences.feed(chunk)
+            if text:
+                yield text
+            if fences.closed:
+                return
+        text = fences.end()
+        if text:
+            yield text
+
+
+def _generation_start(
+    prefix: str, text: str, language: Language | None, *, final: bool
+) -> str | None:
+    """The beginning of a generation once it is certain, None until then: on a line of its own
+    when the cursor line has text, without blank lines or a bare language tag before it."""
+    text = text.lstrip("\n")
+    first_line, newline, rest = text.partition("\n")
+    word = first_line.strip().lower()
+    tags = {language.id, language.name.lower()} if language else set()
+    if not newline and not final and any(tag.startswith(word) for tag in tags):
+        return None
+    if newline and word in tags:
+        text = rest.lstrip("\n")
+    if not text.strip():
+        return "" if final else None
+    return ("\n" if prefix and not prefix.endswith("\n") else "") + text

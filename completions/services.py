@@ -19,7 +19,11 @@ from codesuggest.providers import (
 )
 from completions.intent import detect_intent
 from completions.languages import Language, detect_language
-from completions.postprocessing import postprocess_completion, postprocess_generation
+from completions.postprocessing import (
+    postprocess_completion,
+    postprocess_generation,
+    stream_generation,
+)
 from completions.prompts import budget_prompt, context_preamble, generation_messages
 
 COMPLETION_MAX_TOKENS = 64
@@ -212,7 +216,7 @@ def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Generato
     """The suggestion as chunks, as the model produces them.
 
     A completion is short: it is produced whole and cleaned like any other, then sent as one
-    chunk. A generation streams as it is written, with its Markdown fences taken out on the way.
+    chunk. A generation streams as it is written, cleaned on the way (stream_generation).
     The first chunk is fetched here, so that a provider failing before it is an error response.
     Iterating the chunks raises ProviderError when the provider fails after it. Closing them
     closes the upstream request.
@@ -222,8 +226,11 @@ def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Generato
         suggestions = _suggest(plan)
         return suggestions, (choice.text for choice in suggestions.choices[:1])
     result = plan.suggestions()
-    upstream = plan.provider.stream_chat(plan.generation)
-    chunks = _without_fences(upstream)
+    chunks = stream_generation(
+        prefix=request.content_above_cursor,
+        chunks=plan.provider.stream_chat(plan.generation),
+        language=plan.language,
+    )
     first = next(chunks, None)
     return result, _prepend(first, chunks)
 
@@ -233,39 +240,6 @@ def _prepend(first: str | None, rest: Generator[str]) -> Generator[str]:
         if first:
             yield first
         yield from rest
-
-
-def _without_fences(chunks: Generator[str]) -> Generator[str]:
-    """Drop a Markdown opening fence (with its language tag) and a closing fence from a stream.
-
-    Text is held back only while it could still be the start or the end of a fence.
-    """
-    with closing(chunks):
-        pending = ""
-        opened = False
-        for chunk in chunks:
-            pending += chunk
-            if not opened:
-                stripped = pending.lstrip()
-                if stripped.startswith("```"):
-                    if "\n" not in stripped:
-                        continue
-                    pending = stripped.split("\n", 1)[1]
-                elif len(stripped) < 3 and "```".startswith(stripped):
-                    continue
-                opened = True
-            # Keep back what might be the beginning of a closing fence.
-            cut = pending.rfind("\n")
-            if cut == -1 or "`" not in pending[cut:]:
-                cut = len(pending)
-            if cut:
-                yield pending[:cut]
-                pending = pending[cut:]
-        closing_fence = re.search(r"\n?```\s*$", pending)
-        if closing_fence:
-            pending = pending[: closing_fence.start()]
-        if pending:
-            yield pending
 
 
 def sse_event(event: str, data: object) -> str:

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -241,6 +241,8 @@ class FakeOpenAIServer(FakeServer):
         self.api_key = api_key
         self.completion_texts = ["return a + b"]
         self.chat_text = "Here is the function."
+        # How a streamed chat answer is cut into events; a test may cut it anywhere.
+        self.split: Callable[[str], list[str]] = pieces
         self.finish_reason = "stop"
 
     def answer(self, request: RecordedRequest) -> Reply:
@@ -284,7 +286,7 @@ class FakeOpenAIServer(FakeServer):
             ]
             events += [
                 {"choices": [{"index": 0, "delta": {"content": piece}}]}
-                for piece in pieces(self.chat_text)
+                for piece in self.split(self.chat_text)
             ]
             events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             return Reply(chunks=[*sse(*events), "data: [DONE]\n\n"])

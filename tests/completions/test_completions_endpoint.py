@@ -93,6 +93,27 @@ def test_a_generation_uses_the_chat_endpoint_and_strips_fences(api, upstream, bo
     assert "def multiply(a, b):\n    return a * b" in text
 
 
+@pytest.mark.parametrize("tag", ["python", "typescript", "java_script", "not-a-language", ""])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "```{tag}\ndef multiply(a, b):\n    return a * b```",
+        "```{tag}  \r\ndef multiply(a, b):\r\n    return a * b```  \r\nIt multiplies.",
+        "def multiply(a, b):\n    return a * b```",
+    ],
+    ids=["glued", "windows line ends", "no opening fence"],
+)
+def test_a_generation_loses_a_closing_fence_glued_to_its_last_line(
+    api, upstream, bob_token, answer, tag
+):
+    upstream.chat_text = answer.replace("{tag}", tag)
+    body = completion_body(intent="generation", user_instruction="write multiply")
+
+    text = api.post(COMPLETIONS, body, token=bob_token).json()["choices"][0]["text"]
+
+    assert text.replace("\r\n", "\n") == "\ndef multiply(a, b):\n    return a * b"
+
+
 def test_a_comment_instruction_is_detected_as_a_generation(api, upstream, bob_token):
     upstream.chat_text = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)"
     body = completion_body()

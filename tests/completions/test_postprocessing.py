@@ -1,9 +1,16 @@
+import re
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from completions.languages import detect_language
-from completions.postprocessing import postprocess_completion, postprocess_generation
+from completions.postprocessing import (
+    postprocess_completion,
+    postprocess_generation,
+    stream_generation,
+)
 
 PYTHON = detect_language("a.py")
 JS = detect_language("a.js")
@@ -218,6 +225,160 @@ def test_a_generation_drops_reflected_code_and_whitespace():
     )
     assert generated == "f = 6\ng = 7"
     assert postprocess_generation(prefix="x\n", suggestion="```\n  \n```", language=None) == ""
+
+
+# Generations: Markdown fences, whole and streamed
+
+
+def generate(suggestion, prefix="x = 1\n", language=None):
+    return postprocess_generation(prefix=prefix, suggestion=suggestion, language=language)
+
+
+def stream(chunks, prefix="x = 1\n", language=None):
+    pieces = stream_generation(prefix=prefix, chunks=(chunk for chunk in chunks), language=language)
+    return "".join(pieces)
+
+
+def hostile_splits(text):
+    """The ways a model server may cut an answer: each character alone, each run of backticks
+    alone, each run cut in two, and every cut in two pieces."""
+    yield list(text)
+    yield [part for part in re.split(r"(`+)", text) if part]
+    yield [part for part in re.split(r"(`)(?=`)", text) if part]
+    for cut in range(1, len(text)):
+        yield [text[:cut], text[cut:]]
+
+
+FENCE_TAGS = ["python", "typescript", "java_script", "not-a-language", ""]
+
+
+@pytest.mark.parametrize("tag", FENCE_TAGS)
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("```{tag}\nx = 1```", "x = 1"),
+        ("```{tag}\nx = 1\ny = 2```", "x = 1\ny = 2"),
+        ("```{tag}\nx = 1 ```  ", "x = 1"),
+        ("```{tag}\nx = 1\n```", "x = 1\n"),
+        ("```{tag}  \nx = 1\n```  \n", "x = 1\n"),
+        ("```{tag}\r\nx = 1\r\ny = 2\r\n```\r\n", "x = 1\r\ny = 2\r\n"),
+        ("\n  \n```{tag}\nx = 1\n```\nThis sets x to 1.", "x = 1\n"),
+        ("  ```{tag}\n  x = 1\n  ```", "  x = 1\n"),
+        ('````{tag}\ns = """\n```sh\nls\n```\n"""\n````', 's = """\n```sh\nls\n```\n"""\n'),
+        ('```{tag}\nfence = "```"\n```', 'fence = "```"\n'),
+        ("```{tag}\nconst s = `a````", "const s = `a`"),
+    ],
+    ids=[
+        "glued",
+        "glued after lines",
+        "glued with spaces",
+        "own line",
+        "trailing spaces",
+        "windows line ends",
+        "explanation after",
+        "indented",
+        "longer fence around a shorter one",
+        "fence in a string",
+        "glued to a template string",
+    ],
+)
+def test_a_generation_loses_its_fences_whole_and_however_it_is_streamed(answer, expected, tag):
+    answer = answer.replace("{tag}", tag)
+    assert generate(answer) == expected
+    for chunks in hostile_splits(answer):
+        assert stream(chunks) == expected, chunks
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("x = 1\ny = 2\n```\n", "x = 1\ny = 2\n"),
+        ("x = 1\ny = 2```\nThis sets x and y.", "x = 1\ny = 2"),
+        (
+            'def f():\n    """\n    ```\n    f()\n    ```\n    """\n',
+            'def f():\n    """\n    ```\n    f()\n    ```\n    """\n',
+        ),
+    ],
+    ids=["closing fence alone", "closing fence glued", "indented fences in a docstring"],
+)
+def test_code_that_no_fence_opened_keeps_its_lines(answer, expected):
+    assert generate(answer) == expected
+    for chunks in hostile_splits(answer):
+        assert stream(chunks) == expected, chunks
+
+
+@pytest.mark.parametrize("prefix", ["# one", "# one\n"])
+@pytest.mark.parametrize(
+    "answer", ["```python\ndef one():\n    return 1\n```", "python\ndef one():\n    return 1\n"]
+)
+def test_a_streamed_generation_starts_as_the_whole_one_does(prefix, answer):
+    expected = generate(answer, prefix, PYTHON)
+    assert expected.lstrip("\n") == "def one():\n    return 1\n"
+    for chunks in hostile_splits(answer):
+        assert stream(chunks, prefix, PYTHON) == expected, chunks
+
+
+def test_a_streamed_generation_of_only_fences_and_blanks_is_nothing():
+    for chunks in hostile_splits("\n```python\n  \n\n```\n"):
+        assert stream(chunks) == ""
+
+
+def test_a_streamed_generation_stops_reading_the_model_at_the_closing_fence():
+    read = []
+
+    def model():
+        for chunk in ["```python\n", "x = 1\n", "```\n", "This sets x.", " More."]:
+            read.append(chunk)
+            yield chunk
+
+    assert "".join(stream_generation(prefix="", chunks=model(), language=None)) == "x = 1\n"
+    assert read == ["```python\n", "x = 1\n", "```\n"]
+
+
+CODE_LINE = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12).filter(
+    lambda line: "```" not in line
+)
+
+
+@st.composite
+def chunked(draw, text):
+    """`text` cut into chunks at any places."""
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=len(text))))
+    return [
+        text[start:end]
+        for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True)
+        if start < end
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), text=st.text(st.sampled_from("`` \t\r\n\nxpy:#"), max_size=40))
+def test_any_answer_streams_to_what_it_is_whole(data, text):
+    assert stream(data.draw(chunked(text)), "# f\n", PYTHON) == generate(text, "# f\n", PYTHON)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    lines=st.lists(CODE_LINE, min_size=1, max_size=6).filter(
+        lambda lines: lines[0].strip() and lines[-1].strip()
+    ),
+    tag=st.sampled_from(FENCE_TAGS) | st.from_regex(r"[\w+ .-]{0,10}", fullmatch=True),
+    line_end=st.sampled_from(["\n", "\r\n"]),
+    glued=st.booleans(),
+    explanation=st.sampled_from(["", "\nThis is the code.", "\n\n"]),
+)
+def test_fenced_code_comes_out_without_fences_however_it_is_streamed(
+    data, lines, tag, line_end, glued, explanation
+):
+    code = line_end.join(lines)
+    closing = "```" if glued else f"{line_end}```"
+    answer = f"```{tag}{line_end}{code}{closing}{explanation}"
+    expected = code.rstrip(" \t") if glued else code + line_end
+
+    assert generate(answer, prefix="") == expected
+    assert stream(data.draw(chunked(answer)), prefix="") == expected
+    assert "```" not in expected
 
 
 # Performance

@@ -1,4 +1,5 @@
 import json
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -26,12 +27,40 @@ def test_a_streamed_generation_arrives_as_raw_text_chunks(api, upstream, bob_tok
     assert "def multiply(a, b):\n    return a * b" in streamed_text(response)
 
 
-def test_a_streamed_generation_loses_its_markdown_fences(api, upstream, bob_token):
-    upstream.chat_text = "```python\ndef multiply(a, b):\n    return a * b\n```"
+# The ways a model server may cut its answer into stream events.
+HOSTILE_SPLITS = {
+    "each character alone": list,
+    "each fence alone": lambda text: [part for part in re.split(r"(`+)", text) if part],
+    "each fence cut in two": lambda text: [part for part in re.split(r"(`)(?=`)", text) if part],
+    "at every backtick and line end": lambda text: re.split(r"(?<=[`\n])", text),
+}
+
+
+@pytest.mark.parametrize("split", HOSTILE_SPLITS.values(), ids=HOSTILE_SPLITS)
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "```python\ndef multiply(a, b):\n    return a * b\n```",
+        "```python\ndef multiply(a, b):\n    return a * b```",
+        "```\r\ndef multiply(a, b):\r\n    return a * b\r\n```  \r\nIt multiplies.",
+        "def multiply(a, b):\n    return a * b\n```\n",
+    ],
+    ids=["own line", "glued", "windows line ends", "no opening fence"],
+)
+def test_a_streamed_generation_loses_its_fences_however_the_model_server_cuts_it(
+    api, upstream, bob_token, answer, split
+):
+    upstream.chat_text = answer
+    upstream.split = split
 
     response = api.post(COMPLETIONS, completion_body(**GENERATION), token=bob_token)
+    whole = api.post(
+        COMPLETIONS, completion_body(**{**GENERATION, "stream": False}), token=bob_token
+    )
 
-    assert streamed_text(response).strip() == "def multiply(a, b):\n    return a * b"
+    streamed = streamed_text(response)
+    assert streamed == whole.json()["choices"][0]["text"]
+    assert streamed.replace("\r\n", "\n").strip() == "def multiply(a, b):\n    return a * b"
 
 
 def test_a_streamed_completion_is_cleaned_and_sent_whole(api, upstream, bob_token):

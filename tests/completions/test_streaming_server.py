@@ -16,7 +16,7 @@ import requests
 
 from tests.completions.conftest import COMPLETIONS, completion_body
 from tests.conftest import make_token
-from tests.fake_servers import FakeOpenAIServer, Reply, sse
+from tests.fake_servers import FakeOpenAIServer, Reply, pieces, sse
 from tests.services import server_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,6 +27,9 @@ MODEL = {"engine": "openai", "name": "gpt-3.5-turbo-instruct", "lang": "python"}
 FUNCTION = "def multiply(a, b):\n    return a * b\n"
 FIRST_LINE_TEXT = "def multiply(a, b):\n"
 FIRST_LINE = {"choices": [{"index": 0, "delta": {"content": FIRST_LINE_TEXT}}]}
+# A generation starts on a line of its own: the cursor's line is not empty (it is indented).
+GENERATED_FUNCTION = "\n" + FUNCTION
+GENERATED_FIRST_LINE = "\n" + FIRST_LINE_TEXT
 
 # The ways a model server (or a proxy in front of it) breaks a stream: what it sends, whether it
 # then drops the connection, and the error the editor is told.
@@ -69,6 +72,7 @@ def _fresh_model_server(model_server: FakeOpenAIServer) -> None:
     model_server.reset()
     model_server.completion_texts = ["return a * b"]
     model_server.chat_text = FUNCTION
+    model_server.split = pieces
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +159,18 @@ def test_a_streamed_generation_arrives_in_chunks_and_ends(service, token):
     response = post(service, token, GENERATION, sse=False)
 
     assert response.status_code == 200
-    assert read_to_the_end(response) == FUNCTION
+    assert read_to_the_end(response) == GENERATED_FUNCTION
+
+
+def test_a_generation_streamed_a_character_at_a_time_loses_its_glued_fence(
+    service, model_server, token
+):
+    model_server.chat_text = "```python\n" + FUNCTION.rstrip("\n") + "```\nIt multiplies."
+    model_server.split = list
+
+    response = post(service, token, GENERATION, sse=False)
+
+    assert read_to_the_end(response) == GENERATED_FUNCTION.rstrip("\n")
 
 
 def test_a_streamed_generation_over_sse_ends_with_stream_end(service, token):
@@ -166,7 +181,7 @@ def test_a_streamed_generation_over_sse_ends_with_stream_end(service, token):
     assert received[-1] == ("stream_end", None)
     chunks = [data["choices"][0]["delta"]["content"] for _, data in received[1:-1]]
     assert len(chunks) > 1
-    assert "".join(chunks) == FUNCTION
+    assert "".join(chunks) == GENERATED_FUNCTION
 
 
 @pytest.mark.parametrize("sse", [False, True], ids=["raw", "sse"])
@@ -195,7 +210,7 @@ def test_an_sse_stream_whose_model_server_breaks_ends_with_an_error_event(
     assert response.status_code == 200
     assert events(read_to_the_end(response)) == [
         ("stream_start", {"model": MODEL}),
-        ("content_chunk", {"choices": [{"delta": {"content": FIRST_LINE_TEXT}, "index": 0}]}),
+        ("content_chunk", {"choices": [{"delta": {"content": GENERATED_FIRST_LINE}, "index": 0}]}),
         ("error", {"message": message}),
     ]
 
@@ -213,7 +228,7 @@ def test_a_raw_stream_whose_model_server_breaks_is_broken_off(
     assert response.status_code == 200
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         read_to_the_end(response, received)
-    assert b"".join(received).decode() == FIRST_LINE_TEXT
+    assert b"".join(received).decode() == GENERATED_FIRST_LINE
 
 
 def test_a_broken_off_stream_is_one_line_in_the_log_not_a_traceback(
