@@ -238,11 +238,14 @@ def _remove_model_reflection(prefix: str, suggestion: str, markers: tuple[str, .
     """Step 4: drop lines that echo the file above the cursor instead of adding to it.
 
     Models sometimes repeat a comment or a run of code they have just read. The first line is
-    kept: it continues the line the cursor is on. Blank lines and indentation do not count.
+    kept when the cursor's line has text: it continues that line. Blank lines and indentation do
+    not count.
     """
     lines = suggestion.split("\n")
-    code = [(number, line.strip()) for number, line in enumerate(lines) if line.strip()]
-    code = [(number, text) for number, text in code if number > 0]
+    cursor_line = prefix[prefix.rfind("\n") + 1 :]
+    first = 1 if cursor_line.strip() else 0
+    code = [(number, line.strip()) for number, line in enumerate(lines[first:], first)]
+    code = [(number, text) for number, text in code if text]
     if not _could_reflect([text for _, text in code], markers):
         return suggestion
     seen = [line.strip() for line in prefix[-REFLECTION_SCAN_CHARS:].split("\n") if line.strip()]
@@ -263,7 +266,9 @@ def _remove_model_reflection(prefix: str, suggestion: str, markers: tuple[str, .
             position += length
             continue
         position += 1
-    return "\n".join(line for number, line in enumerate(lines) if number not in dropped)
+    text = "\n".join(line for number, line in enumerate(lines) if number not in dropped)
+    # The next line then starts at the cursor, after the indentation the cursor's line has.
+    return text.removeprefix(cursor_line) if 0 in dropped else text
 
 
 def _could_reflect(code_lines: list[str], markers: tuple[str, ...]) -> bool:

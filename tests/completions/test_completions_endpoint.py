@@ -114,6 +114,22 @@ def test_a_generation_loses_a_closing_fence_glued_to_its_last_line(
     assert text.replace("\r\n", "\n") == "\ndef multiply(a, b):\n    return a * b"
 
 
+@pytest.mark.parametrize("cursor_line", ["", "    "], ids=["empty", "indentation"])
+def test_a_completion_loses_a_comment_it_repeats_on_a_blank_cursor_line(
+    api, upstream, bob_token, cursor_line
+):
+    upstream.completion_texts = ["# multiply them\n    return a * b"]
+    body = completion_body(intent="completion")
+    body["current_file"]["content_above_cursor"] = (
+        f"def multiply(a, b):\n    # multiply them\n{cursor_line}"
+    )
+
+    text = api.post(COMPLETIONS, body, token=bob_token).json()["choices"][0]["text"]
+
+    # The cursor's line already holds the indentation it has.
+    assert cursor_line + text == "    return a * b"
+
+
 def test_a_comment_instruction_is_detected_as_a_generation(api, upstream, bob_token):
     upstream.chat_text = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)"
     body = completion_body()

@@ -148,11 +148,28 @@ def test_four_repeated_code_lines_are_kept():
     assert complete(repeated, suggestion, language=None) == suggestion
 
 
-def test_the_first_line_is_never_dropped_as_reflection():
-    prefix = "# load the settings\n"
-    assert complete(prefix, "# load the settings\nx = 1", language=None) == (
-        "# load the settings\nx = 1"
-    )
+def test_the_first_line_is_kept_when_it_continues_the_cursors_line():
+    prefix = "# load the settings\nsettings = "
+    suggestion = "load()  # load the settings\n# load the settings\nx = 1"
+    assert complete(prefix, suggestion, language=None) == "load()  # load the settings\nx = 1"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suggestion", "expected"),
+    [
+        ("# add two numbers\nx = 1\n", "# add two numbers\ny = 2", "y = 2"),
+        ("# add two numbers\r\nx = 1\r\n", "# add two numbers\r\ny = 2", "y = 2"),
+        ("def f():\n    # add two numbers\n    ", "# add two numbers\n    y = 2", "y = 2"),
+        ("def f():\n    # add\n    ", "# add\n        y = 2", "    y = 2"),
+        ("def f():\n\t# add two numbers\n\t", "# add two numbers\n\ty = 2", "y = 2"),
+    ],
+    ids=["empty line", "windows line ends", "indentation", "deeper indentation", "tab"],
+)
+def test_a_repeated_comment_on_the_first_line_goes_when_the_cursors_line_is_blank(
+    prefix, suggestion, expected
+):
+    assert complete(prefix, suggestion, language=None) == expected
+    assert complete(prefix, suggestion, language=PYTHON) == expected
 
 
 # Step 5: whitespace only
