@@ -37,6 +37,7 @@ _TOP_LEVEL_LINE = re.compile(r"^(?=[^\s)\]}])", re.MULTILINE)
 _FENCE_LINE = re.compile(r" {0,3}(?P<run>`{3,})(?P<info>[^`]*)")
 # The start of a line that may still turn out to be a fence line, held back until it ends.
 _MAYBE_FENCE_LINE = re.compile(r" {0,3}(`{3,}[^`]*|`*)")
+_LINE_END = re.compile(r"[ \t]*\r?\n")
 # Grammars that parse their text only after an opening tag.
 _PREAMBLES = {"php": "<?php\n"}
 
@@ -51,7 +52,7 @@ def postprocess_completion(
         if _is_comment_only(parser, language, text):
             return ""
         window = _Window.around(parser, language, prefix, suffix)
-        text = _trim_to_enclosing_block(window, text)
+        text = _trim_to_enclosing_block(window, suffix, text)
         text = _trim_overlap_with_suffix(window, suffix, text)
     model_stopped_here = text == suggestion
     text = _remove_model_reflection(prefix, text, comment_markers(language))
@@ -168,8 +169,13 @@ def _is_comment_only(parser: Parser, language: Language, suggestion: str) -> boo
     return bool(nodes) and all("comment" in node.type for node in nodes)
 
 
-def _trim_to_enclosing_block(window: _Window, suggestion: str) -> str:
-    """Step 2: end the suggestion where the block it starts in ends."""
+def _trim_to_enclosing_block(window: _Window, suffix: str, suggestion: str) -> str:
+    """Step 2: end the suggestion where the block it starts in ends.
+
+    When the text after the cursor continues the cursor's line, the block keeps its line end
+    and that line's indentation: the text then goes below the block, indented as it was, not
+    glued to the block's last line.
+    """
     first_char = len(suggestion) - len(suggestion.lstrip())
     if first_char == len(suggestion):
         return suggestion
@@ -185,7 +191,17 @@ def _trim_to_enclosing_block(window: _Window, suggestion: str) -> str:
     cut = node.end_byte - cursor
     if cut <= 0 or cut >= len(suggestion_bytes):
         return suggestion
-    return suggestion_bytes[:cut].decode(errors="ignore").rstrip("\n")
+    text = suggestion_bytes[:cut].decode(errors="ignore")
+    if _on_a_later_line(suffix):
+        return text.rstrip("\r\n")
+    # Some grammars end a block after its newline, others before it.
+    line_end = _LINE_END.match(suggestion, len(text))
+    if not text.endswith("\n") and line_end:
+        text = text.rstrip(" \t") + line_end[0].lstrip(" \t")
+    if not text.endswith("\n"):
+        return text
+    cursor_line = window.above[window.above.rfind("\n") + 1 :]
+    return text + cursor_line[: len(cursor_line) - len(cursor_line.lstrip(" \t"))]
 
 
 def _last_row(node: Node) -> int:
@@ -202,17 +218,22 @@ def _trim_overlap_with_suffix(window: _Window, suffix: str, suggestion: str) -> 
     suffix_line = _first_non_blank_line(suffix)
     if not suffix_line:
         return suggestion
-    suffix_starts_new_line = "\n" in suffix[: suffix.find(suffix_line)]
+    suffix_starts_new_line = _on_a_later_line(suffix)
     errors_without_suggestion: int | None = None
     for position in _line_end_occurrences(suggestion, suffix_line)[:MAX_OVERLAP_CANDIDATES]:
         cut = suggestion[:position]
-        if suffix_starts_new_line:
-            cut = cut.rstrip()
+        # The suffix's line brings its own indentation, or its own line break before it.
+        cut = cut.rstrip() if suffix_starts_new_line else cut.rstrip(" \t")
         if errors_without_suggestion is None:
             errors_without_suggestion = window.syntax_errors("")
         if window.syntax_errors(cut) <= errors_without_suggestion:
             return cut
     return suggestion
+
+
+def _on_a_later_line(suffix: str) -> bool:
+    """Whether the text after the cursor starts below the cursor's line: nothing follows on it."""
+    return not suffix.partition("\n")[0].strip()
 
 
 def _first_non_blank_line(text: str) -> str:
@@ -305,7 +326,9 @@ def _longest_repeated_run(
 
 def _drop_unfinished_line(suggestion: str) -> str:
     """Step 6: the model ran out of tokens mid-line; keep only whole lines, if any are code."""
-    whole_lines = suggestion[: suggestion.rfind("\n")] if "\n" in suggestion else ""
+    whole_lines = (
+        suggestion[: suggestion.rfind("\n")].removesuffix("\r") if "\n" in suggestion else ""
+    )
     return whole_lines if whole_lines.strip() else suggestion
 
 

@@ -130,6 +130,20 @@ def test_a_completion_loses_a_comment_it_repeats_on_a_blank_cursor_line(
     assert cursor_line + text == "    return a * b"
 
 
+def test_a_go_block_keeps_its_line_end_before_a_brace_on_the_cursors_line(api, upstream, bob_token):
+    upstream.completion_texts = ["\tb()\n}\n\nfunc g() {}\n"]
+    body = completion_body(intent="completion")
+    body["current_file"].update(
+        file_name="f.go",
+        content_above_cursor="package main\n\nfunc f() {\n\ta()\n",
+        content_below_cursor="}\n",
+    )
+
+    text = api.post(COMPLETIONS, body, token=bob_token).json()["choices"][0]["text"]
+
+    assert text == "\tb()\n"
+
+
 def test_a_comment_instruction_is_detected_as_a_generation(api, upstream, bob_token):
     upstream.chat_text = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)"
     body = completion_body()

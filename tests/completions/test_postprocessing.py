@@ -86,6 +86,58 @@ def test_it_trims_a_java_suggestion_at_the_end_of_the_method():
     assert complete(prefix, suggestion, language=JAVA) == "int x = 1;\n    return x;\n  }"
 
 
+# The cursor at the start of a line whose text, the end of the block, follows it: the block
+# keeps its line end, or the file would read `b()}`.
+BLOCK_ENDS_ON_THE_CURSORS_LINE = {
+    "a.go": ("func f() {\n\ta()\n", "\tb()\n}\n\nfunc g() {}\n", "}\n", "\tb()\n"),
+    "a.js": ("function f() {\n  a();\n", "  b();\n}\n\nfunction g() {}\n", "}\n", "  b();\n"),
+    "A.java": (
+        "class A {\n  void f() {\n    a();\n",
+        "    b();\n  }\n\n  void g() {}\n",
+        "  }\n}\n",
+        "    b();\n",
+    ),
+    "a.cs": (
+        "class A {\n  void F() {\n    a();\n",
+        "    b();\n  }\n\n  void G() {}\n",
+        "  }\n}\n",
+        "    b();\n",
+    ),
+    "a.rs": ("fn f() {\n    a();\n", "    b();\n}\n\nfn g() {}\n", "}\n", "    b();\n"),
+    "a.rb": ("def f\n  a\n", "  b\nend\n\ndef g\nend\n", "end\n", "  b\n"),
+    "a.kt": ("fun f() {\n    a()\n", "    b()\n}\n\nfun g() {}\n", "}\n", "    b()\n"),
+    "a.lua": (
+        "function f()\n  a()\nend\n",
+        "  b()\nend\n\nfunction g()\nend\n",
+        "end\n",
+        "  b()\n",
+    ),
+    "a.py": ("def f():\n    a()\n", "    b()\n\ndef g():\n    pass\n", "    c()\n", "    b()\n"),
+}
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("file_name", BLOCK_ENDS_ON_THE_CURSORS_LINE)
+def test_a_block_keeps_its_line_end_when_the_suffix_continues_the_cursors_line(file_name, line_end):
+    prefix, suggestion, suffix, expected = (
+        text.replace("\n", line_end) for text in BLOCK_ENDS_ON_THE_CURSORS_LINE[file_name]
+    )
+    language = detect_language(file_name)
+    assert complete(prefix, suggestion, suffix, language=language) == expected
+
+
+def test_a_block_keeps_the_cursors_indentation_for_the_text_that_follows():
+    prefix = "def f(x):\n    "
+    suggestion = "y = x + 1\n    return y\n\nprint(f(2))\n"
+    assert complete(prefix, suggestion, "log(x)\n") == "y = x + 1\n    return y\n    "
+
+
+def test_a_block_loses_its_windows_line_end_when_the_suffix_is_on_a_later_line():
+    prefix = "package main\r\n\r\nfunc main() {\r\n\t"
+    suggestion = 'fmt.Println("hi")\r\n}\r\n\r\nfunc other() {}\r\n'
+    assert complete(prefix, suggestion, language=GO) == 'fmt.Println("hi")\r\n}'
+
+
 def test_a_single_line_suggestion_is_left_whole():
     assert complete("x = 1\ny = ", "x + 1") == "x + 1"
 
@@ -186,6 +238,13 @@ def test_it_drops_a_whitespace_only_suggestion():
 def test_it_cuts_back_to_the_last_whole_line_when_the_model_hit_its_limit():
     suggestion = "a = 1\nb = 2\nc = compute(1, "
     assert complete("x = 1\n", suggestion, language=None, hit_token_limit=True) == "a = 1\nb = 2"
+
+
+def test_cutting_back_to_a_whole_line_leaves_no_windows_line_end_half():
+    suggestion = "a = 1\r\nb = 2\r\nc = compute(1, "
+    assert complete("x = 1\r\n", suggestion, language=None, hit_token_limit=True) == (
+        "a = 1\r\nb = 2"
+    )
 
 
 def test_it_keeps_a_single_unfinished_line_rather_than_nothing():
