@@ -5,8 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Where `make run` serves: HTTP and the websockets at /-/cable, on one port (codesuggest.asgi, one
-# process, reloaded when the code changes).
+# Where `make run` serves: HTTP and the websockets at /-/cable, on one port (codesuggest.asgi, as
+# in production, but one process, reloaded when the code changes).
 RUN_HOST := 127.0.0.1
 RUN_PORT := 8000
 
@@ -25,7 +25,7 @@ run: run-port-free $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python manage.py build_local_engine
 	DJANGO_DEBUG=true $(BIN)/python manage.py quickstart
 	DJANGO_DEBUG=true CODESUGGEST_EMBEDDED=true GUNICORN_BIND=$(RUN_HOST):$(RUN_PORT) \
-	  GUNICORN_WORKER_CLASS=asgi $(BIN)/gunicorn -c gunicorn.conf.py --reload codesuggest.asgi
+	  $(BIN)/gunicorn -c gunicorn.conf.py --reload codesuggest.asgi
 
 # Binds the address as the server will (create_server sets SO_REUSEADDR, so a port the last run
 # left in TIME_WAIT counts as free) and lets it go at once.

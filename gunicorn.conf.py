@@ -1,30 +1,22 @@
-"""Gunicorn in production: `gunicorn codesuggest.wsgi` (this file is read from the working folder).
+"""Gunicorn in production: `gunicorn -c gunicorn.conf.py codesuggest.asgi` (this file is read
+from the working folder).
 
 Every value can be changed from the environment (GUNICORN_*), so the same file serves a laptop,
 a container and the benchmark (`bench/completions.py`).
 
-Worker class: gevent. A completion spends almost all its time waiting for the model server, so
-what matters is how many upstream calls one core keeps in flight. bench/completions.py on this
-project's 2-core machine (load generator, fake upstream, PostgreSQL and Redis on the same cores,
-other work running beside), 2 workers each, same run conditions:
-  - instant upstream, 16 clients:  gevent 255 req/s,  gthread (32 threads) 283 req/s
-  - instant upstream, 64 clients:  gevent 290 req/s,  gthread (32 threads) 220 req/s
-  - 200 ms upstream, 256 clients:  gevent 373 req/s,  gthread (32 threads) 201 req/s, 0 errors
-gthread is capped at workers x threads requests in flight (64 here: at most 320 req/s against a
-200 ms model), and more threads mean more GIL hand-offs; a gevent worker holds one greenlet per
-connection, up to worker_connections, so slow upstreams cost memory (121 MB per worker at 256
-clients, 98 MB at 64), not throughput.
+Worker class: gunicorn's ASGI worker, serving codesuggest.asgi: the REST API through a pool of
+threads (codesuggest/wsgi_bridge.py) and GitLab's ActionCable websocket at /-/cable, on one port.
+A completion spends almost all its time waiting for the model server, so what matters is how
+many upstream calls one core keeps in flight: the pool holds 256 per worker (codesuggest/asgi.py,
+GUNICORN_THREADS). Against the gevent worker serving codesuggest.wsgi, five paired runs of
+bench/completions.py on 2 busy cores (bench/README.md): p50 at 1 client within +0.2 ms in every
+pair, requests/s at 16 clients 0.80-2.01 times gevent's.
 
-gevent's worker monkey-patches the standard library (gevent.monkey.patch_all) before Django is
-imported, because the application is loaded in the worker (preload_app stays off). That makes
-`requests` (urllib3 sockets), redis-py and psycopg 3 cooperative: psycopg notices the patched
-`select` and uses its pure-Python wait instead of the blocking C one. Django's database
-connections are per greenlet then: see the CONN_MAX_AGE note in bench/README.md.
-
-`make run` uses the same file with GUNICORN_WORKER_CLASS=asgi and `codesuggest.asgi`, which
-also serves the websockets at /-/cable. Django's ASGI handler for every request measured +5 ms at
-p50 and a third fewer requests/s than gevent on the completions (bench/README.md), so
-production stays on gevent.
+GUNICORN_WORKER_CLASS=gevent with `codesuggest.wsgi` still serves the REST API alone (no
+/-/cable): gevent's worker monkey-patches the standard library before Django is imported, which
+makes `requests`, redis-py and psycopg 3 cooperative, and Django's database connections are then
+per greenlet (the CONN_MAX_AGE note in bench/README.md). GUNICORN_WORKER_CLASS=gthread with
+`codesuggest.wsgi` is plain threads.
 
 Celery runs beside it, not in it: `celery -A codesuggest worker` and `celery -A codesuggest beat`
 (see Procfile and docker-compose.yml).
@@ -47,20 +39,22 @@ bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8
 # in one process's memory: exactly one worker then.
 embedded = os.environ.get("CODESUGGEST_EMBEDDED", "").lower() == "true"
 
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
-# Two per core. Upstream waits cost no CPU under gevent, but with a hundred or more requests in
-# flight a single event loop per core leaves the core idle while it switches between them:
-# bench/completions.py on 2 cores, 256 clients against a 200 ms upstream, three paired runs,
-# 4 workers 502/483/454 req/s vs 2 workers 455/357/414 (instant upstream about the same, 16
-# clients 547-634 vs 541-660). Each worker costs about 100-125 MB. One when embedded.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "asgi")
+# Two per core. Upstream waits cost no CPU, but with a hundred or more requests in flight a
+# single event loop per core leaves the core idle while it switches between them:
+# bench/completions.py on 2 cores (gevent workers), 256 clients against a 200 ms upstream, three
+# paired runs, 4 workers 502/483/454 req/s vs 2 workers 455/357/414 (instant upstream about the
+# same, 16 clients 547-634 vs 541-660). Each worker costs about 100-125 MB. One when embedded.
 workers = _env_int("GUNICORN_WORKERS", 1 if embedded else 2 * multiprocessing.cpu_count())
-# gevent: concurrent connections per worker (idle keep-alive connections included).
+# asgi and gevent: concurrent connections per worker (idle keep-alive connections included).
 worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
-# gthread only (ignored by gevent): requests in flight per worker.
-threads = _env_int("GUNICORN_THREADS", 32)
+# gthread: requests in flight per worker. The ASGI worker warns when it is set, and its threads
+# are codesuggest/asgi.py's, from the same GUNICORN_THREADS.
+if worker_class == "gthread":
+    threads = _env_int("GUNICORN_THREADS", 32)
 
-# A worker that has not reported to the arbiter for this long is killed and replaced. Under
-# gevent only a blocked event loop (CPU-bound work, a non-cooperative C call) can cause that: a
+# A worker that has not reported to the arbiter for this long is killed and replaced. Only a
+# blocked event loop (CPU-bound work, a non-cooperative C call under gevent) can cause that: a
 # slow model server cannot, its calls end at COMPLETIONS_TIMEOUT (30 s) anyway.
 timeout = _env_int("GUNICORN_TIMEOUT", 60)
 # On SIGTERM / HUP, requests in flight get this long to finish: longer than a completion's
@@ -134,6 +128,22 @@ def on_starting(server) -> None:
         raise SystemExit(
             f"CODESUGGEST_EMBEDDED=true runs one worker process, not {server.cfg.workers}: "
             "unset GUNICORN_WORKERS (or --workers), or set DATABASE_URL and REDIS_URL instead."
+        )
+    refuse_an_application_the_worker_cannot_run(server.app.app_uri, server.cfg.worker_class_str)
+
+
+# Which worker class each of the service's applications needs. A command from before the ASGI
+# worker became the default (`gunicorn -c gunicorn.conf.py codesuggest.wsgi`) would otherwise
+# start and answer every request 500.
+APPLICATION_IS_ASGI = {"codesuggest.asgi": True, "codesuggest.wsgi": False}
+
+
+def refuse_an_application_the_worker_cannot_run(app_uri: str, worker: str) -> None:
+    if APPLICATION_IS_ASGI.get(app_uri, worker == "asgi") != (worker == "asgi"):
+        raise SystemExit(
+            f"The {worker} worker cannot serve {app_uri}. Serve codesuggest.asgi with the default "
+            "worker (the API and /-/cable), or codesuggest.wsgi with "
+            "GUNICORN_WORKER_CLASS=gevent (the API alone)."
         )
 
 

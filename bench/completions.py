@@ -1,7 +1,7 @@
 """Completions through the service versus straight to the model server, by hand (not in CI):
 
-    .venv/bin/python bench/completions.py [--seconds 5] [--worker-class gevent|gthread]
-    .venv/bin/python bench/completions.py --app asgi     # codesuggest.asgi, gunicorn's ASGI worker
+    .venv/bin/python bench/completions.py [--seconds 5]   # production: codesuggest.asgi
+    .venv/bin/python bench/completions.py --app wsgi     # codesuggest.wsgi under gevent
 
 It needs PostgreSQL and Redis at their usual local ports (or BENCH_DATABASE_URL / REDIS_URL)
 and `wrk` (Debian: `apt-get install -y wrk`). It creates the database `codesuggest_bench`,
@@ -144,9 +144,9 @@ def main() -> None:
     parser.add_argument(
         "--app",
         choices=("wsgi", "asgi"),
-        default="wsgi",
-        help="codesuggest.wsgi (production) or codesuggest.asgi (HTTP and /-/cable; the worker "
-        "class is then asgi unless --worker-class says otherwise)",
+        default="asgi",
+        help="codesuggest.asgi (production: HTTP and /-/cable) or codesuggest.wsgi (HTTP alone; "
+        "the worker class is then gevent unless --worker-class says otherwise)",
     )
     parser.add_argument("--delay-ms", type=int, default=200, help="the slow upstream's delay")
     options = parser.parse_args()
@@ -176,8 +176,8 @@ def main() -> None:
         "GUNICORN_BIND": f"127.0.0.1:{service_port}",
         "LOG_LEVEL": "WARNING",
     }
-    if options.app == "asgi" and not options.worker_class:
-        options.worker_class = "asgi"
+    if options.app == "wsgi" and not options.worker_class:
+        options.worker_class = "gevent"
     for name, value in (
         ("GUNICORN_WORKER_CLASS", options.worker_class),
         ("GUNICORN_WORKERS", options.workers),

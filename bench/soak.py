@@ -5,13 +5,13 @@
 
 It starts everything it uses, on this machine: a Redis of its own (so that it may kill it), the
 database codesuggest_soak on the local PostgreSQL (dropped and created again; SOAK_DATABASE_URL
-names another), a fake OpenAI-compatible model server, the service under gunicorn.conf.py and a
-Celery worker with beat. Then --clients threads send mixed traffic for --minutes, every request
-on a new connection: completions (whole and streamed), generations (streamed), /enabled for a
-project that exists and one that does not, /user and malformed JSON (400 expected); the
---chat-clients among them ask chat questions, some read back through their SSE subscription. A
-status the request should get is not an error; any other status, a timeout, a broken connection
-or an empty suggestion is.
+names another), a fake OpenAI-compatible model server, the service as deployed (codesuggest.asgi
+under gunicorn.conf.py) and a Celery worker with beat. Then --clients threads send mixed traffic
+for --minutes, every request on a new connection: completions (whole and streamed), generations
+(streamed), /enabled for a project that exists and one that does not, /user and malformed JSON
+(400 expected); the --chat-clients among them ask chat questions, some read back through their
+SSE subscription. A status the request should get is not an error; any other status, a
+timeout, a broken connection or an empty suggestion is.
 
 Every --sample-seconds it prints requests/s, errors, the PostgreSQL connections the soak
 database holds and the RSS of each gunicorn worker and of the Celery worker. At the end: the end
@@ -437,7 +437,7 @@ class Services:
 
     def start_gunicorn(self) -> None:
         command = [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
-        self.gunicorn = self._start("gunicorn", [*command, "codesuggest.wsgi"])
+        self.gunicorn = self._start("gunicorn", [*command, "codesuggest.asgi"])
         wait_for_port(self.port, self.gunicorn)
 
     def start_celery(self) -> None:

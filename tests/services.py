@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import requests
 from django.conf import settings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -74,14 +75,15 @@ def server_process(
     *,
     production: bool = False,
     log: Path | None = None,
-    app: str = "codesuggest.wsgi",
+    app: str | None = None,
     worker_class: str | None = None,
 ) -> Iterator[str]:
     """The service under gunicorn in a process of its own, on the tests' database; its URL.
 
-    `production`: gunicorn.conf.py as deployed (one gevent worker, or `worker_class`);
-    otherwise one gthread worker. `app`: codesuggest.wsgi, or codesuggest.asgi as `make run`
-    serves it. `log`: a file for what the server writes (otherwise the test's output).
+    `production`: gunicorn.conf.py as deployed, one worker: codesuggest.asgi under the ASGI
+    worker, or `worker_class` ("gevent", "gthread") with codesuggest.wsgi. Otherwise
+    codesuggest.wsgi in one gthread worker. `app` names another application. `log`: a file for
+    what the server writes (otherwise the test's output).
     """
     port = free_port()
     environment = {
@@ -99,6 +101,9 @@ def server_process(
             worker += ["--worker-class", worker_class]
     else:
         worker = ["--workers", "1", "--threads", "8", "--worker-class", "gthread"]
+    if app is None:
+        asgi = production and worker_class in (None, "asgi")
+        app = "codesuggest.asgi" if asgi else "codesuggest.wsgi"
     output = log.open("ab") if log else None
     process = subprocess.Popen(
         [
@@ -117,9 +122,11 @@ def server_process(
         stdout=output,
         stderr=output,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
         wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        wait_for_the_worker(url)
+        yield url
     finally:
         process.terminate()
         process.wait(10)
@@ -136,6 +143,13 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 20.0) -
             return
         time.sleep(0.05)
     raise RuntimeError(f"Nothing listened on port {port} within {seconds}s")
+
+
+def wait_for_the_worker(url: str, seconds: float = 60.0) -> None:
+    """Gunicorn's arbiter listens before its worker has loaded the application (a second or more,
+    several on a busy machine): a test timing its first request would time the start-up too.
+    The request waits in the listen queue until the worker takes it; any answer will do."""
+    requests.get(f"{url}/-/liveness", timeout=seconds, allow_redirects=False)
 
 
 class RedisServer:

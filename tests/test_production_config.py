@@ -86,10 +86,12 @@ def test_it_refuses_an_embedded_value_that_is_not_true_or_false():
 # gunicorn.conf.py in the embedded mode
 
 
-def gunicorn(port: int, tmp_path: Path, **env: str) -> subprocess.Popen:
+def gunicorn(
+    port: int, tmp_path: Path, app: str = "codesuggest.asgi", **env: str
+) -> subprocess.Popen:
     """The production command (Procfile's web), embedded, on `port`."""
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "codesuggest.wsgi"],
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
         cwd=settings.BASE_DIR,
         env=environment(
             GUNICORN_BIND=f"127.0.0.1:{port}",
@@ -212,3 +214,17 @@ def test_the_compose_healthcheck_fails_when_the_database_does_not_answer(tmp_pat
 
     assert result.returncode != 0
     assert "HTTP Error 503" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("app", "worker_class"), [("codesuggest.wsgi", "asgi"), ("codesuggest.asgi", "gevent")]
+)
+def test_gunicorn_refuses_an_application_its_worker_cannot_serve(tmp_path, app, worker_class):
+    server = gunicorn(free_port(), tmp_path, app=app, GUNICORN_WORKER_CLASS=worker_class)
+    try:
+        server.wait(timeout=30)
+    finally:
+        stderr = stopped(server)
+
+    assert server.returncode != 0
+    assert f"The {worker_class} worker cannot serve {app}." in stderr

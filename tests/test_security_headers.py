@@ -1,6 +1,7 @@
 """Behind the TLS proxy (DJANGO_SECURE_SSL_REDIRECT=true): HSTS, Secure cookies, a
 Content-Security-Policy on every page, and a Server header that names neither gunicorn nor its
-version, under each worker the service runs with (gevent in production, ASGI for `make run`)."""
+version, under each worker the service runs with (ASGI by default, gevent for the REST API
+alone)."""
 
 import os
 import re
@@ -17,12 +18,10 @@ CSP = "default-src 'self'"
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(
-    ("worker_class", "app"), [("gevent", "codesuggest.wsgi"), ("asgi", "codesuggest.asgi")]
-)
-def test_pages_behind_tls_carry_the_security_headers_and_no_server_banner(worker_class, app):
+@pytest.mark.parametrize("worker_class", ["asgi", "gevent"])
+def test_pages_behind_tls_carry_the_security_headers_and_no_server_banner(worker_class):
     env = {"DJANGO_SECURE_SSL_REDIRECT": "true", "CODESUGGEST_EMBEDDED": "true"}
-    with server_process(env, production=True, app=app, worker_class=worker_class) as url:
+    with server_process(env, production=True, worker_class=worker_class) as url:
         page = requests.get(
             f"{url}/admin/login/", headers={"X-Forwarded-Proto": "https"}, timeout=10
         )

@@ -31,8 +31,6 @@ def service(world) -> Iterator[str]:
         "GUNICORN_WORKER_CONNECTIONS": "1",
     }
     with server_process(env, production=True) as url:
-        # The worker loads the application after the port opens: wait for it, not the timeout.
-        requests.get(url + "/-/liveness", timeout=30).raise_for_status()
         yield url
 
 
@@ -62,12 +60,7 @@ def test_a_stalled_body_is_refused_and_its_connection_closed(service, world):
     with sock:
         answer = read_until_closed(sock, limit=READ_TIMEOUT + 10)
 
-    # gevent answers 408 when the read times out; the ASGI worker hands the application the body
-    # as far as it came, which is then malformed.
-    assert answer.split(b"\r\n\r\n")[-1] in (
-        b'{"message":"408 Request Timeout"}',
-        b'{"error":"JSON parse error - Unterminated string starting at: line 1 column 2 (char 1)"}',
-    )
+    assert answer.split(b"\r\n\r\n")[-1] == b'{"message":"408 Request Timeout"}'
     assert READ_TIMEOUT <= time.monotonic() - started < READ_TIMEOUT + 3
 
 

@@ -1,5 +1,5 @@
 """`/-/cable`, GitLab's ActionCable websocket, as GitLab's language server speaks it: against the
-ASGI application under gunicorn (as `make run` serves it), with a real Celery worker answering
+production server (codesuggest.asgi under gunicorn), with a real Celery worker answering
 through a Redis of the test's own, and a fake chat model that streams its answer word by word."""
 
 import json
@@ -7,7 +7,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,18 +61,13 @@ def worker(django_db_setup, django_db_blocker, redis_server, model_server, tmp_p
     worker.stop()
 
 
-def asgi_server(env: dict[str, str], log: Path):
-    """codesuggest.asgi under gunicorn's ASGI worker, as `make run` serves it."""
-    return server_process(
-        env, production=True, app="codesuggest.asgi", worker_class="asgi", log=log
-    )
-
-
 @pytest.fixture(scope="module")
 def server(worker, redis_server, tmp_path_factory) -> Iterator[str]:
     """The service, sending questions to the worker."""
     env = {"REDIS_URL": redis_server.url, "CELERY_BROKER_URL": redis_server.url}
-    with asgi_server(env, tmp_path_factory.mktemp("server") / "server.log") as url:
+    with server_process(
+        env, production=True, log=tmp_path_factory.mktemp("server") / "server.log"
+    ) as url:
         yield url
 
 
@@ -343,7 +337,10 @@ def test_the_embedded_run_streams_without_redis_or_a_worker(tokens, world, tmp_p
             "CHAT_BASE_URL": model.url,
         }
         log = tmp_path / "server.log"
-        with asgi_server(env, log) as url, cable(url, tokens["alice"]) as socket:
+        with (
+            server_process(env, production=True, log=log) as url,
+            cable(url, tokens["alice"]) as socket,
+        ):
             subscription_id = str(uuid.uuid4())
             ident = identifier(gid(world.alice), subscription_id)
             assert subscribe(socket, ident)["type"] == "confirm_subscription"
