@@ -17,7 +17,11 @@ class UsageEvent(models.Model):
     provider = models.CharField(max_length=32, blank=True)
     model = models.CharField(max_length=255, blank=True)
     status = models.PositiveSmallIntegerField()
+    # For a stream, until its first chunk was ready (its time to first byte).
     latency_ms = models.PositiveIntegerField()
+    # Spent waiting for the model; none when no model was asked (a refused request).
+    upstream_ms = models.PositiveIntegerField(null=True, blank=True)
+    streamed = models.BooleanField(default=False)
     prompt_chars = models.PositiveIntegerField(default=0)
     suggestion_chars = models.PositiveIntegerField(default=0)
     choices = models.PositiveSmallIntegerField(default=0)
@@ -67,3 +71,82 @@ class SuggestionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Upper bounds (ms) of the latency histogram the daily roll-up keeps: percentiles are read from
+# it, to within one bucket (about a quarter), since no raw latency is read when the page shows.
+LATENCY_BUCKETS_MS = (
+    *(10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 500, 600, 800),
+    *(1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10_000, 15_000, 20_000),
+    *(30_000, 60_000),
+)
+
+
+def latency_bucket_field(index: int) -> str:
+    """The histogram column counting latencies up to LATENCY_BUCKETS_MS[index] (the last one
+    counts anything longer)."""
+    return f"latency_le_{index:02d}"
+
+
+class UsageDay(models.Model):
+    """UsageEvents of one day rolled up by everything the analytics page filters and groups by,
+    so that the page never reads the raw events (completions/analytics.py)."""
+
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    project = models.ForeignKey("projects.Project", null=True, on_delete=models.SET_NULL)
+    endpoint = models.CharField(max_length=32)
+    language = models.CharField(max_length=64, blank=True)
+    provider = models.CharField(max_length=32, blank=True)
+    model = models.CharField(max_length=255, blank=True)
+    streamed = models.BooleanField(default=False)
+    requests = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    rate_limited = models.PositiveIntegerField(default=0)
+    client_errors = models.PositiveIntegerField(default=0, help_text="4xx but 429.")
+    upstream_timeouts = models.PositiveIntegerField(default=0, help_text="504.")
+    server_errors = models.PositiveIntegerField(default=0, help_text="5xx but 504.")
+    choices = models.PositiveBigIntegerField(default=0)
+    suggestion_chars = models.PositiveBigIntegerField(default=0)
+    # Of the succeeded requests that asked a model: the time spent waiting for it, and ours.
+    measured = models.PositiveIntegerField(default=0)
+    upstream_ms = models.PositiveBigIntegerField(default=0)
+    overhead_ms = models.PositiveBigIntegerField(default=0)
+    # The succeeded requests' latencies (time to first byte for streams), by bucket.
+    for _index in range(len(LATENCY_BUCKETS_MS)):
+        locals()[latency_bucket_field(_index)] = models.PositiveIntegerField(default=0)
+    del _index
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.endpoint} {self.requests}"
+
+
+class SuggestionDay(models.Model):
+    """SuggestionEvents of one day rolled up by user, project and language."""
+
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    project_id = models.BigIntegerField(null=True)
+    language = models.CharField(max_length=64, blank=True)
+    shown = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    accepted_lines = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.shown} shown"
+
+
+class UsageRollup(models.Model):
+    """The one row saying up to when UsageDay and SuggestionDay hold the raw events."""
+
+    rolled_up_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"rolled up at {self.rolled_up_at}"

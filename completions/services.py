@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ class Suggestions:
     model_name: str
     prompt_chars: int
     choices: list[Choice] = field(default_factory=list)
+    # Time spent waiting for the model (for a stream, for its first chunk).
+    upstream_ms: int | None = None
 
     @property
     def model(self) -> dict[str, str]:
@@ -184,14 +187,18 @@ def suggest(request: SuggestionRequest) -> Suggestions:
 def _suggest(plan: _Plan) -> Suggestions:
     request = plan.request
     result = plan.suggestions()
+    started = time.perf_counter()
     if plan.generation is not None:
         candidate = plan.provider.chat(plan.generation)
+        result.upstream_ms = _ms_since(started)
         text = postprocess_generation(
             prefix=request.content_above_cursor, suggestion=candidate.text, language=plan.language
         )
         result.choices = [Choice(text, candidate.finish_reason)] if text else []
         return result
-    for candidate in plan.provider.complete(plan.completion):
+    candidates = plan.provider.complete(plan.completion)
+    result.upstream_ms = _ms_since(started)
+    for candidate in candidates:
         text = postprocess_completion(
             prefix=request.content_above_cursor,
             suffix=request.content_below_cursor,
@@ -202,6 +209,10 @@ def _suggest(plan: _Plan) -> Suggestions:
         if text:
             result.choices.append(Choice(text, _finish_reason(candidate, text)))
     return result
+
+
+def _ms_since(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
 
 
 def _finish_reason(candidate: Candidate, text: str) -> str:
@@ -231,7 +242,9 @@ def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Generato
         chunks=plan.provider.stream_chat(plan.generation),
         language=plan.language,
     )
+    started = time.perf_counter()
     first = next(chunks, None)
+    result.upstream_ms = _ms_since(started)
     return result, _prepend(first, chunks)
 
 

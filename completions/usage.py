@@ -47,8 +47,10 @@ class UsageRecord:
     def __init__(self, **fields: Any) -> None:
         self.fields = fields
 
-    def describe(self, suggestions: Suggestions) -> None:
+    def describe(self, suggestions: Suggestions, *, streamed: bool = False) -> None:
         self.fields.update(
+            streamed=streamed,
+            upstream_ms=suggestions.upstream_ms,
             language=suggestions.language.name if suggestions.language else "",
             intent=suggestions.intent,
             provider=suggestions.config.provider,

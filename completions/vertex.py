@@ -5,6 +5,7 @@ from a self-hosted model. Parameters are checked as Vertex checks them, with Goo
 """
 
 import math
+import time
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -123,12 +124,14 @@ class PredictView(CodeSuggestionsView):
         # A GitLab project path in the URL (acme%2Ftools, as GitLab encodes it) gates as
         # `project_path` does; a Google Cloud project id names nothing here and is ignored.
         gated = project_gating_code_suggestions(self.user, project)
-        enforce_code_suggestions_rate_limit(self.user.pk)
         config = provider_config("completions")
         provider = provider_for(config)
         predictions = []
         with tracked_usage(user=self.user, project=gated, endpoint="vertex_predict") as usage:
             usage.fields.update(provider=config.provider, model=model_name(config))
+            # Inside, so that a refused request is counted (429) as well.
+            enforce_code_suggestions_rate_limit(self.user.pk)
+            started = time.perf_counter()
             for prefix, suffix in instances:
                 candidates = provider.complete(completion_request(prefix, suffix, parameters))
                 predictions += [
@@ -137,6 +140,7 @@ class PredictView(CodeSuggestionsView):
                     if not candidate.safety_attributes.get("blocked")
                 ]
             usage.fields.update(
+                upstream_ms=round((time.perf_counter() - started) * 1000),
                 prompt_chars=sum(len(p) + len(s) for p, s in instances),
                 suggestion_chars=sum(len(p["content"]) for p in predictions),
                 choices=len(predictions),

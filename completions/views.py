@@ -69,7 +69,6 @@ class CompletionsView(CodeSuggestionsView):
     def complete(self, request: Request) -> Response | StreamingHttpResponse:
         params = self.parse(request, self.params_schema)
         project = project_gating_code_suggestions(self.user, params["project_path"])
-        enforce_code_suggestions_rate_limit(self.user.pk)
         current_file = params["current_file"]
         suggestion_request = SuggestionRequest(
             file_name=current_file["file_name"],
@@ -83,9 +82,11 @@ class CompletionsView(CodeSuggestionsView):
             project_key=project.index_key if project else None,
         )
         with tracked_usage(user=self.user, project=project, endpoint=self.usage_endpoint) as usage:
+            # Inside, so that a refused request is counted (429) as well.
+            enforce_code_suggestions_rate_limit(self.user.pk)
             if params["stream"]:
                 suggestions, chunks = stream_suggestion(suggestion_request)
-                usage.describe(suggestions)
+                usage.describe(suggestions, streamed=True)
                 sse = request.headers.get("X-Supports-Sse-Streaming", "").lower() == "true"
                 return streaming_response(suggestions, chunks, sse=sse)
             suggestions = suggest(suggestion_request)

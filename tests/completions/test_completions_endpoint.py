@@ -419,6 +419,31 @@ def test_a_failed_request_is_recorded_with_its_status(api, upstream, bob_token):
     assert UsageEvent.objects.get().status == 503
 
 
+def test_a_request_refused_by_the_rate_limit_is_recorded_as_429(api, upstream, settings, bob_token):
+    settings.CODE_SUGGESTIONS_RATE_LIMIT = 1
+    for _ in range(2):
+        api.post(COMPLETIONS, completion_body(), token=bob_token)
+    flush_usage_events()
+
+    assert sorted(UsageEvent.objects.values_list("status", "upstream_ms")) == [
+        (200, upstream_ms := UsageEvent.objects.get(status=200).upstream_ms),
+        (429, None),
+    ]
+    assert upstream_ms is not None
+
+
+def test_the_time_spent_waiting_for_the_model_is_recorded_apart(api, upstream, bob_token):
+    from tests.fake_servers import Reply
+
+    upstream.script(Reply(default=True, delay=0.3))
+    api.post(COMPLETIONS, completion_body(), token=bob_token)
+    flush_usage_events()
+
+    event = UsageEvent.objects.get()
+    assert 300 <= event.upstream_ms <= event.latency_ms
+    assert event.streamed is False
+
+
 def test_turning_a_project_off_takes_effect_on_the_next_request(api, upstream, world, bob_token):
     body = completion_body(project_path="acme/platform/tools")
     assert api.post(COMPLETIONS, body, token=bob_token).status_code == 200

@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from completions.models import UsageEvent
+from completions.usage import flush_usage_events
 from tests.completions.conftest import COMPLETIONS, completion_body
 from tests.conftest import make_token
 from tests.fake_servers import Reply, sse
@@ -61,6 +63,20 @@ def test_a_streamed_generation_loses_its_fences_however_the_model_server_cuts_it
     streamed = streamed_text(response)
     assert streamed == whole.json()["choices"][0]["text"]
     assert streamed.replace("\r\n", "\n").strip() == "def multiply(a, b):\n    return a * b"
+
+
+def test_a_stream_is_recorded_as_streamed_with_its_time_to_the_first_chunk(
+    api, upstream, bob_token
+):
+    upstream.script(Reply(default=True, delay=0.2))
+    upstream.chat_text = "def multiply(a, b):\n    return a * b\n"
+    response = api.post(COMPLETIONS, completion_body(**GENERATION), token=bob_token)
+    streamed_text(response)
+    flush_usage_events()
+
+    event = UsageEvent.objects.get()
+    assert event.streamed is True
+    assert 200 <= event.upstream_ms <= event.latency_ms
 
 
 def test_a_streamed_completion_is_cleaned_and_sent_whole(api, upstream, bob_token):
