@@ -221,6 +221,7 @@ TrackedProperties = request_serializer(
     described={
         "timestamp": serializers.DateTimeField(
             required=False,
+            allow_null=True,
             validators=[RegexValidator(MOMENT)],
             help_text="ISO 8601, UTC unless it says otherwise.",
         )
@@ -229,7 +230,7 @@ TrackedProperties = request_serializer(
 TrackEventRequest = request_serializer(
     "TrackEventRequest",
     TRACK_EVENT_PARAMS,
-    described={"additional_properties": TrackedProperties(required=False)},
+    described={"additional_properties": TrackedProperties(required=False, allow_null=True)},
 )
 
 track_event = api_schema(

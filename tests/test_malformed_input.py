@@ -237,3 +237,42 @@ def test_chat_finds_no_resource_by_an_id_spelled_otherwise(
 
     assert response.status_code == 404
     assert response.json() == {"message": "404 Not found"}
+
+
+# What the schema says a parameter takes (found by schemathesis's invalid requests) -------------
+
+
+@pytest.mark.parametrize("project_path", [42, 2**63, 10**70, 1.5])
+def test_a_number_for_a_string_parameter_is_read_as_its_text_as_grape_does(
+    api, token, project_path
+):
+    # Any number, not only a bigint's: no project has that path, so none is found.
+    response = api.post(ENABLED, {"project_path": project_path}, token=token)
+
+    assert response.status_code == 404
+
+
+def test_chat_looks_up_an_id_beyond_a_bigint_and_finds_nothing(api, token):
+    response = api.post(CHAT, a_question(resource_type="group", resource_id=2**64), token=token)
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "404 Not found"}
+
+
+def test_an_optional_parameter_sent_as_null_is_as_absent(api, token):
+    response = api.post(
+        "/api/v4/usage_data/track_event",
+        {"event": "code_suggestion_shown_in_ide", "namespace_id": None,
+         "send_to_snowplow": None, "additional_properties": None},
+        token=token,
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.json() == {}
+
+
+def test_a_required_parameter_sent_as_null_is_missing(api, token):
+    response = api.post(ENABLED, {"project_path": None}, token=token)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "project_path is missing"}

@@ -112,8 +112,8 @@ def test_request_bodies_state_the_limits_the_views_enforce(schema):
     # Derived from the views' Param schemas: a limit changed there changes here.
     components = schema["components"]["schemas"]
     current_file = components["CompletionRequestCurrentFile"]["properties"]
-    assert current_file["file_name"]["maxLength"] == 255
-    assert current_file["content_above_cursor"]["maxLength"] == 400_000
+    assert text(current_file["file_name"])["maxLength"] == 255
+    assert text(current_file["content_above_cursor"])["maxLength"] == 400_000
     completion = components["CompletionRequest"]
     assert completion["required"] == ["current_file"]
     assert completion["properties"]["choices_count"] == {
@@ -121,16 +121,54 @@ def test_request_bodies_state_the_limits_the_views_enforce(schema):
         "maximum": 4,
         "minimum": 1,
         "default": 1,
+        "nullable": True,
     }
     assert completion["properties"]["context"]["minItems"] == 1
     chat = components["ChatRequest"]["properties"]
-    assert chat["content"]["maxLength"] == settings.CHAT_MAX_CONTENT_LENGTH
+    assert text(chat["content"]) == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": settings.CHAT_MAX_CONTENT_LENGTH,
+        "not": {"pattern": "\\u0000"},
+    }
     assert components["VertexParameters"]["properties"]["candidateCount"]["maximum"] == 4
     assert components["VertexParameters"]["additionalProperties"] is False  # Google's 400
 
 
 def test_strings_refuse_a_nul_and_integers_are_int64(schema):
     chat = schema["components"]["schemas"]["ChatRequest"]["properties"]
-    assert chat["content"]["not"] == {"pattern": "\\u0000"}
+    assert text(chat["content"])["not"] == {"pattern": "\\u0000"}
     assert chat["project_id"]["format"] == "int64"
     assert chat["project_id"]["maximum"] == 2**63 - 1
+
+
+def test_a_string_parameter_also_takes_a_number_as_grape_coerces_one(schema):
+    components = schema["components"]["schemas"]
+    assert components["ChatRequest"]["properties"]["content"]["anyOf"][1] == {"type": "number"}
+    name = components["CompletionRequestContext"]["properties"]["name"]
+    assert name["anyOf"][1] == {"type": "number"}
+    # An id is text or a number alike.
+    resource_id = components["ChatRequest"]["properties"]["resource_id"]
+    assert resource_id["anyOf"] == [
+        {"type": "string", "not": {"pattern": "\\u0000"}},
+        {"type": "number"},
+    ]
+
+
+def test_an_optional_parameter_may_be_null_as_if_absent_and_a_required_one_may_not(schema):
+    components = schema["components"]["schemas"]
+    completion = components["CompletionRequest"]["properties"]
+    assert completion["intent"]["nullable"] is True
+    assert completion["stream"]["nullable"] is True
+    assert "nullable" not in completion["current_file"]
+    assert "nullable" not in components["ChatRequest"]["properties"]["content"]
+    tracked = components["TrackEventRequest"]["properties"]
+    assert tracked["additional_properties"]["nullable"] is True
+    assert components["TrackedProperties"]["properties"]["timestamp"]["nullable"] is True
+
+
+def text(parameter: dict) -> dict:
+    """The string a string parameter describes, beside the number it also takes."""
+    string, number = parameter["anyOf"]
+    assert number == {"type": "number"}
+    return string

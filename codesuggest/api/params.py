@@ -106,7 +106,8 @@ _INVALID = object()
 
 
 def _coerce(value: Any, kind: type | tuple[type, ...]) -> Any:
-    """Accept what Grape accepts: "true"/"false" for booleans and digit strings for integers."""
+    """Accept what Grape accepts: "true"/"false" for booleans, digit strings for integers, and
+    any number for a string, as its text."""
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if bool in kinds:
         if isinstance(value, bool):
@@ -114,18 +115,18 @@ def _coerce(value: Any, kind: type | tuple[type, ...]) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
     if int in kinds and not isinstance(value, bool):
-        if isinstance(value, int):
-            return value if INT_MIN <= value <= INT_MAX else _INVALID
+        if isinstance(value, int) and INT_MIN <= value <= INT_MAX:
+            return value
         if isinstance(value, str) and str not in kinds:
             return _integer(value)
     if isinstance(value, bool):
         return _INVALID
     if any(isinstance(value, k) for k in kinds if k not in (bool, int)):
         return value
-    if str in kinds and isinstance(value, float):
+    # Any number, as the schema says (`schema.NUMBER_AS_TEXT`): the JSON parser reads no
+    # integer longer than str() can write (4,300 digits).
+    if str in kinds and isinstance(value, int | float):
         return str(value)
-    if str in kinds and isinstance(value, int):
-        return str(value) if INT_MIN <= value <= INT_MAX else _INVALID
     return _INVALID
 
 

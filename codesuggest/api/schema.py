@@ -76,13 +76,17 @@ class BrowserSessionScheme(OpenApiAuthenticationExtension):
         }
 
 
-# Every string parameter refuses a NUL (`params.NUL`); every integer is a bigint.
+# Every string parameter refuses a NUL (`params.NUL`).
 WITHOUT_NUL = {"not": {"pattern": "\\u0000"}}
-INT64 = {"type": "integer", "format": "int64", "minimum": INT_MIN, "maximum": INT_MAX}
+# A string parameter also takes any number, read as its text, as Grape coerces one (`params`).
+# Its length limits are the text's: a float's text is at most 24 characters and no limit here is
+# under 64, so only an integer with more digits than the limit, which no client sends, is refused
+# where this description allows it (JSON Schema cannot tell 1e70 from the integer written out).
+NUMBER_AS_TEXT = {"type": "number"}
 
 
 class Text(serializers.CharField):
-    """A string parameter, which refuses a NUL."""
+    """A string parameter, which refuses a NUL and takes a number as its text."""
 
 
 class TextDescription(OpenApiSerializerFieldExtension):
@@ -92,12 +96,18 @@ class TextDescription(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
-        return {**schema, **WITHOUT_NUL}
+        del schema["type"]
+        string = {"type": "string", **WITHOUT_NUL}
+        if self.target.min_length is not None:
+            string["minLength"] = self.target.min_length
+        if self.target.max_length is not None:
+            string["maxLength"] = self.target.max_length
+        return {**schema, "anyOf": [string, NUMBER_AS_TEXT]}
 
 
-@extend_schema_field({"oneOf": [{"type": "string", **WITHOUT_NUL}, INT64]})
+@extend_schema_field({"anyOf": [{"type": "string", **WITHOUT_NUL}, NUMBER_AS_TEXT]})
 class StringOrInteger(serializers.Field):
-    pass
+    """An id as text or a bigint; any other number is taken as its text."""
 
 
 class ClosedObject(OpenApiSerializerExtension):
@@ -139,7 +149,8 @@ def event_stream(name: str, events: list[str], data: str) -> type[serializers.Se
 
 
 def _field(name: str, param: Param, help_text: str | None = None) -> serializers.Field:
-    options: dict[str, Any] = {"help_text": help_text}
+    # null is as absent (Grape's validators skip nil): the default, or "is missing".
+    options: dict[str, Any] = {"help_text": help_text, "allow_null": not param.required}
     options |= {"required": param.required} if param.default is None else {"default": param.default}
     # A blank string is never among the choices, whatever allow_blank says.
     if param.choices:
