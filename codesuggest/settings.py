@@ -321,6 +321,12 @@ CHAT_API_KEY = env_str("CHAT_API_KEY")
 CHAT_TIMEOUT = env_float("CHAT_TIMEOUT", 60.0, minimum=0.1)
 CHAT_MAX_CONTENT_LENGTH = env_int("CHAT_MAX_CONTENT_LENGTH", 1000, minimum=1)
 CHAT_HISTORY_RETENTION_DAYS = env_int("CHAT_HISTORY_RETENTION_DAYS", 90)
+# Raw usage and suggestion events older than this are deleted (0 keeps them); the analytics
+# page reads their daily roll-up, which stays. 90 days, as chat history: enough to recompute a
+# quarter's roll-up, and per-request records of who did what are not kept longer than needed.
+USAGE_RETENTION_DAYS = env_int("USAGE_RETENTION_DAYS", 90)
+# How often beat rolls the usage events up: how stale the analytics page may be.
+ANALYTICS_ROLLUP_SECONDS = env_int("ANALYTICS_ROLLUP_SECONDS", 300, minimum=10)
 
 VERTEX_PROJECT = env_str("VERTEX_PROJECT")
 VERTEX_LOCATION = env_str("VERTEX_LOCATION", "us-central1")
@@ -418,6 +424,15 @@ CHANNEL_LAYERS = {
     )
 }
 CELERY_BEAT_SCHEDULE = {
+    "roll-up-usage": {
+        "task": "completions.tasks.roll_up_usage",
+        "schedule": float(ANALYTICS_ROLLUP_SECONDS),
+        "options": {"expires": float(ANALYTICS_ROLLUP_SECONDS)},
+    },
+    "purge-usage-events": {
+        "task": "completions.tasks.purge_usage_events",
+        "schedule": 3600.0,
+    },
     "purge-chat-history": {
         "task": "chat.tasks.purge_chat_history",
         "schedule": 3600.0,

@@ -8,11 +8,13 @@ from codesuggest.api.errors import handle_route_not_found
 from codesuggest.api.graphql import GraphQLView
 from codesuggest.api.throttling import login_throttled
 from codesuggest.graphql import schema
+from completions.admin import analytics
 
 urlpatterns = [
     # The admin's own login view, throttled against password guessing; before admin.site.urls,
     # so that this path resolves here.
     path("admin/login/", login_throttled(admin.site.login)),
+    path("admin/analytics/", admin.site.admin_view(analytics), name="admin-analytics"),
     path("admin/", admin.site.urls),
     path("api/v4/", include("projects.urls")),
     path("api/v4/", include("completions.urls")),

@@ -1,0 +1,54 @@
+// Draws the analytics page's charts from the data the page carries in #analytics-charts
+// (json_script): no inline script, as the Content-Security-Policy allows none.
+"use strict";
+
+(function () {
+  const COLOURS = ["#417690", "#79aec8", "#ba2121", "#e8a33d", "#5b8c5a", "#8e6bb8"];
+
+  function cssVar(name, fallback) {
+    const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function draw() {
+    const source = document.getElementById("analytics-charts");
+    if (!source || typeof Chart === "undefined") {
+      return;
+    }
+    const text = cssVar("--body-fg", "#333");
+    const grid = cssVar("--hairline-color", "#e8e8e8");
+    for (const chart of JSON.parse(source.textContent)) {
+      const canvas = document.querySelector(`canvas[data-chart="${chart.id}"]`);
+      if (!canvas) {
+        continue;
+      }
+      new Chart(canvas, {
+        type: chart.type,
+        data: {
+          labels: chart.labels,
+          datasets: chart.series.map((series, index) => ({
+            label: series.label,
+            data: series.data,
+            borderColor: COLOURS[index % COLOURS.length],
+            backgroundColor: COLOURS[index % COLOURS.length],
+            pointRadius: 0,
+            borderWidth: 2,
+          })),
+        },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          interaction: { mode: "index", intersect: false },
+          plugins: { legend: { labels: { color: text, boxWidth: 12 } } },
+          scales: {
+            x: { stacked: chart.type === "bar", ticks: { color: text, maxTicksLimit: 10 }, grid: { color: grid } },
+            y: { stacked: chart.type === "bar", beginAtZero: true, ticks: { color: text, precision: 0 }, grid: { color: grid } },
+          },
+        },
+      });
+      canvas.dataset.drawn = "true";
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", draw);
+})();
