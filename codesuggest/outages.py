@@ -83,6 +83,7 @@ class Dependency:
 
 REDIS = Dependency("Redis (cache and rate limits)")
 DATABASE = Dependency("The database")
+BROKER = Dependency("The Celery broker")
 
 
 def _database_answered(**kwargs: Any) -> None:

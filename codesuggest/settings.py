@@ -4,6 +4,7 @@ The defaults serve the embedded run (SQLite, an in-process cache, in-process cha
 built-in local engine). Values that production must provide fail loudly at start-up.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -64,6 +65,13 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+def env_networks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name, default)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must list IP addresses or networks: {exc}") from None
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -341,6 +349,11 @@ LOCAL_ENGINE_MIN_CONFIDENCE = (
 )
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+
+# Who may read /-/health, /-/liveness and /-/readiness (GitLab's monitoring IP
+# allowlist); any other address gets 404, as from GitLab. Behind the TLS proxy, the address the
+# proxy forwarded (codesuggest/api/throttling.py, client_address).
+HEALTH_CHECK_ALLOWED_IPS = env_networks("HEALTH_CHECK_ALLOWED_IPS", "127.0.0.0/8,::1")
 
 LOGGING = {
     "version": 1,

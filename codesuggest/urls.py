@@ -22,7 +22,9 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # GitLab's GraphQL endpoint sits beside /api/v4, not under it.
     path("api/graphql", GraphQLView.as_view(graphql_schema=schema), name="graphql"),
-    # GitLab's health-check paths, for load balancers and orchestrators: no credential needed.
+    # GitLab's health-check paths, for load balancers and orchestrators: no credential, but
+    # only from HEALTH_CHECK_ALLOWED_IPS.
+    path("-/health", health.health, name="health"),
     path("-/liveness", health.liveness, name="liveness"),
     path("-/readiness", health.readiness, name="readiness"),
     # Anything else under the API answers as GitLab does, whatever the method.

@@ -86,3 +86,42 @@ def test_readiness_answers_503_when_the_database_does_not_answer(tmp_path):
     assert body == {"status": "failed", "db_check": [{"status": "failed"}]}
     # Alive all the same: a database outage must not get the process restarted.
     assert live_status == 200
+
+
+def test_health_answers_gitlabs_text(client):
+    response = client.get("/-/health")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content == b"GitLab OK"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_checks_the_celery_broker_when_there_is_one(client, settings, own_redis):
+    settings.REDIS_URL = ""
+    settings.CELERY_BROKER_URL = own_redis.url
+
+    response = client.get("/-/readiness")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "db_check": [{"status": "ok"}],
+        "broker_check": [{"status": "ok"}],
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_reports_the_broker_down_but_stays_ready_without_it(client, settings):
+    settings.REDIS_URL = ""
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+
+    response = client.get("/-/readiness")
+
+    # Only chat needs the broker: completions go on, so the node stays in the load balancer.
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "db_check": [{"status": "ok"}],
+        "broker_check": [{"status": "failed"}],
+    }

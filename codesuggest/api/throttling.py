@@ -52,15 +52,21 @@ def _usage(group: str, key: str, limit: int, period: int, *, increment: bool) ->
     return None
 
 
-def client_ip(request: HttpRequest | Request) -> str:
-    """The caller's address, as the key of a per-address limit. Behind the TLS proxy the settings
-    trust (SECURE_PROXY_SSL_HEADER) it is the last address in X-Forwarded-For, the one that proxy
-    added: a client can write anything before it, but not it. An IPv6 address stands for its /64,
-    which one client usually holds whole."""
+def client_address(request: HttpRequest | Request) -> str:
+    """The caller's address. Behind the TLS proxy the settings trust (SECURE_PROXY_SSL_HEADER)
+    it is the last address in X-Forwarded-For, the one that proxy added: a client can write
+    anything before it, but not it."""
     address = request.META.get("REMOTE_ADDR", "")
     if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
         address = forwarded or address
+    return address
+
+
+def client_ip(request: HttpRequest | Request) -> str:
+    """The caller's address as the key of a per-address limit: an IPv6 address stands for its
+    /64, which one client usually holds whole."""
+    address = client_address(request)
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
