@@ -95,21 +95,24 @@ class PooledRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = PooledRedisCacheClient
 
+    def clear(self) -> None:
+        """Delete this cache's keys only. Django's clear() is FLUSHDB, which would also empty
+        what shares the Redis database: chat streams, rate limits, other services."""
+        client = self._cache.get_client(write=True)  # type: ignore[attr-defined]
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=self.make_key("*"), count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                client.unlink(*batch)
+                batch.clear()
+        if batch:
+            client.unlink(*batch)
+
 
 def _drop_cached_copies() -> None:
     backend = caches["default"]
-    if not isinstance(backend, PooledRedisCache):
-        return
-    client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
-    # This cache's keys only: the Redis database may be shared with chat streams and others.
-    batch: list[bytes] = []
-    for key in client.scan_iter(match=backend.make_key("*"), count=1000):
-        batch.append(key)
-        if len(batch) == 1000:
-            client.unlink(*batch)
-            batch.clear()
-    if batch:
-        client.unlink(*batch)
+    if isinstance(backend, PooledRedisCache):
+        backend.clear()
 
 
 REDIS.on_recovery(_drop_cached_copies)
