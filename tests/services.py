@@ -20,8 +20,6 @@ import pytest
 import requests
 from django.conf import settings
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 def unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
@@ -38,14 +36,6 @@ def port_open(url: str, default_port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def redis_url() -> str:
-    """A Redis the test may use (a database of its own, emptied first)."""
-    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
-    if not port_open(url, 6379):
-        unavailable(f"Redis is not running at {url}")
-    return url
 
 
 def database_is_postgresql() -> bool:

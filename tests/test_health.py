@@ -9,10 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.services import free_port, redis_url, server_process
-
-# The tests' Redis, a database no other test empties (readiness only pings it).
-REDIS_DATABASE = 10
+from tests.services import free_port, server_process
 
 
 def get(url: str) -> tuple[int, dict]:
@@ -41,8 +38,8 @@ def test_readiness_checks_the_database_alone_without_redis(client, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_readiness_checks_redis_when_it_is_configured(client, settings):
-    settings.REDIS_URL = redis_url().rsplit("/", 1)[0] + f"/{REDIS_DATABASE}"
+def test_readiness_checks_redis_when_it_is_configured(client, settings, own_redis):
+    settings.REDIS_URL = own_redis.url
 
     response = client.get("/-/readiness")
 
