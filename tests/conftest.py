@@ -9,8 +9,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from codesuggest.shared_redis import shared_redis
 from completions import usage
 from projects.models import AccessLevel, Group, Membership, PersonalAccessToken, Project, User
+from tests.redis_guard import shared_redis_guard  # noqa: F401  (around every test)
 from tests.services import own_redis  # noqa: F401  (a fixture for every test)
 
 
@@ -27,11 +29,22 @@ class World:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    cache.clear()
+    forget_what_the_service_kept()
     yield
-    cache.clear()
+    forget_what_the_service_kept()
     # Usage events buffered by one test must not land in the next test's database.
     usage._buffer.clear()
+
+
+def forget_what_the_service_kept() -> None:
+    """Empty the cache, and in Redis the chat relay's keys and the request counters too: the
+    service's keys only, not the whole database, as the Redis is shared (tests/redis_guard.py)."""
+    cache.clear()  # in Redis, the cache's own keys (codesuggest/cache.py)
+    client = shared_redis()
+    if client is not None:
+        for pattern in ("codesuggest:chat:*", "ratelimit:*"):
+            for key in client.scan_iter(match=pattern, count=1000):
+                client.unlink(key)
 
 
 @pytest.fixture
