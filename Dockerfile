@@ -18,6 +18,7 @@ COPY projects projects/
 COPY completions completions/
 COPY chat chat/
 COPY templates templates/
+COPY static static/
 # Static files are served by WhiteNoise from var/static; the key is only for this build step.
 RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0 \
     && mkdir -p var/local_engine && chown -R codesuggest var

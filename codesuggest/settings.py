@@ -243,6 +243,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# The pages' own styles and scripts, beside templates/.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 LOGIN_URL = "admin:login"
 
 # The whole request body is capped; a larger one is refused before it is read.

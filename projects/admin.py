@@ -4,20 +4,30 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group as PermissionGroup
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
+from projects.forms import PersonalAccessTokenForm, keep_new_token, take_new_token
 from projects.models import (
     Group,
     InstanceSettings,
     Membership,
     PersonalAccessToken,
     Project,
-    Scope,
     User,
     code_suggestions_decision,
 )
+
+admin.site.site_header = "codesuggest"
+admin.site.site_title = "codesuggest"
+admin.site.index_title = "Administration"
+# Who may do what is decided by groups and memberships here, and by being an administrator
+# (is_superuser), never by Django's permission groups: two entries called "Groups" confused.
+admin.site.unregister(PermissionGroup)
 
 
 def setting_action(name: str, description: str, **values: Any) -> Callable[..., None]:
@@ -112,6 +122,20 @@ class ProjectAdmin(admin.ModelAdmin):
     def decided_by(self, project: Project) -> str:
         return code_suggestions_decision(project).reason if project.pk else "-"
 
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # The rule is GitLab's, and surprising: switching a project off changes nothing while a
+        # group above it is on (or a group locks the setting). Say so where it happens.
+        decision = code_suggestions_decision(obj)
+        if decision.enabled != obj.code_suggestions:
+            state = "on" if decision.enabled else "off"
+            self.message_user(
+                request,
+                f"Code suggestions stay {state} for {obj.full_path} ({decision.reason}), "
+                "whatever the project's own setting.",
+                messages.WARNING,
+            )
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
@@ -126,35 +150,53 @@ class UserAdmin(DjangoUserAdmin):
     list_editable = ["is_active", "code_suggestions_access", "chat_access"]
     list_filter = ["is_active", "is_superuser", "code_suggestions_access", "chat_access"]
     actions = [block_users, unblock_users, withdraw_code_suggestions, withdraw_chat]
+    # Django's permission pickers are left out: administrators (is_superuser) do everything
+    # here, and nothing else reads permissions.
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser")}),
         ("AI features", {"fields": ("code_suggestions_access", "chat_access")}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
 
 
-class PersonalAccessTokenForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
-
-    class Meta:
-        model = PersonalAccessToken
-        fields = ["user", "name", "scopes", "expires_at"]
+class PersonalAccessTokenAdminForm(PersonalAccessTokenForm):
+    class Meta(PersonalAccessTokenForm.Meta):
+        fields = ["user", *PersonalAccessTokenForm.Meta.fields]
 
 
 @admin.register(PersonalAccessToken)
 class PersonalAccessTokenAdmin(admin.ModelAdmin):
-    form = PersonalAccessTokenForm
-    list_display = ["name", "user", "scopes", "created_at", "expires_at", "revoked", "last_used_at"]
+    form = PersonalAccessTokenAdminForm
+    list_display = [
+        "name",
+        "user",
+        "scope_list",
+        "created_at",
+        "expires_at",
+        "status",
+        "last_used_at",
+    ]
     list_filter = ["revoked"]
     search_fields = ["name", "user__username"]
     autocomplete_fields = ["user"]
     actions = [revoke_tokens]
+
+    @admin.display(description="Scopes")
+    def scope_list(self, token: PersonalAccessToken) -> str:
+        return ", ".join(token.scopes)
+
+    @admin.display(description="Status")
+    def status(self, token: PersonalAccessToken) -> str:
+        return token.status
 
     def get_fields(
         self, request: HttpRequest, obj: PersonalAccessToken | None = None
     ) -> tuple[str, ...]:
         if obj is None:
             return ("user", "name", "scopes", "expires_at")
-        return ("user", "name", "scopes", "expires_at", "revoked", "created_at", "last_used_at")
+        return ("user", "name", "scope_list", "expires_at", "revoked", "created_at", "last_used_at")
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: PersonalAccessToken | None = None
@@ -162,40 +204,55 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
         # A token's identity cannot change after it is handed out; it can only be revoked.
         if obj is None:
             return []
-        return ["user", "name", "scopes", "expires_at", "created_at", "last_used_at"]
+        return ["user", "name", "scope_list", "expires_at", "created_at", "last_used_at"]
 
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
-        return {"scopes": [Scope.AI_FEATURES, Scope.API]}
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            # Only `revoked` is left to change: a plain form, without the creation form's fields.
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, plaintext = PersonalAccessToken.create(
-            user=obj.user, name=obj.name, scopes=obj.scopes, expires_at=obj.expires_at
-        )
+        token, plaintext = form.create_token(form.cleaned_data["user"])
         obj.pk = token.pk
-        obj._plaintext = plaintext
+        keep_new_token(request, token, plaintext)
 
     def response_add(self, request, obj, post_url_continue=None) -> HttpResponse:
-        # The plaintext is shown on this one page and nowhere else: not in a message (those
-        # may sit in a cookie), not in the database.
+        return HttpResponseRedirect(reverse("admin:projects_personalaccesstoken_created"))
+
+    def get_urls(self) -> list[URLPattern]:
+        created = path(
+            "created/",
+            self.admin_site.admin_view(self.created_view),
+            name="projects_personalaccesstoken_created",
+        )
+        return [created, *super().get_urls()]
+
+    def created_view(self, request: HttpRequest) -> HttpResponse:
+        """The new token's plaintext, on this one page once (admin_view forbids caching it)."""
+        new = take_new_token(request)
+        token, plaintext = new if new else (None, None)
         return TemplateResponse(
             request,
             "admin/projects/personalaccesstoken/created.html",
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
-                "token": obj,
-                "plaintext": obj._plaintext,
-                "title": "Personal access token created",
+                "token": token,
+                "plaintext": plaintext,
+                "title": "Personal access token created" if token else "Personal access token",
             },
         )
 
 
 @admin.register(InstanceSettings)
 class InstanceSettingsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "code_suggestions"]
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        # One row: a list of it is a detour.
+        return redirect("admin:projects_instancesettings_change", InstanceSettings.load().pk)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not InstanceSettings.objects.exists()

@@ -341,10 +341,11 @@ def code_suggestions_enabled(project: Project) -> bool:
 
 
 class Scope(models.TextChoices):
-    API = "api"
-    READ_API = "read_api"
-    READ_USER = "read_user"
-    AI_FEATURES = "ai_features"
+    # Labelled as GitLab names them, not "Api" or "Ai Features".
+    API = "api", "api"
+    READ_API = "read_api", "read_api"
+    READ_USER = "read_user", "read_user"
+    AI_FEATURES = "ai_features", "ai_features"
 
 
 TOKEN_PREFIX = "glpat-"  # noqa: S105 - a public prefix that secret scanners look for
@@ -392,6 +393,12 @@ class PersonalAccessToken(models.Model):
 
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.localdate()
+
+    @property
+    def status(self) -> str:
+        if self.revoked:
+            return "revoked"
+        return "expired" if self.is_expired() else "active"
 
     def is_active(self) -> bool:
         return not self.revoked and not self.is_expired()

@@ -1,5 +1,7 @@
 """The admin: what an instance administrator does with groups, projects, users and tokens."""
 
+import re
+
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.test import Client
@@ -285,13 +287,21 @@ def create_token(browser, user, **fields):
     return browser.post(f"{TOKENS}add/", data)
 
 
-def test_creating_a_token_shows_its_plaintext_once(api, browser, world, admin_user):
+def test_creating_a_token_shows_its_plaintext_once_after_a_redirect(
+    api, browser, world, admin_user
+):
     response = create_token(browser, world.bob)
 
-    assert response.status_code == 200
-    plaintext = response.context["plaintext"]
+    # Redirected after the POST, so that Back or reload never posts the form again.
+    assert response.status_code == 302
+    assert response["Location"] == f"{TOKENS}created/"
+    page = browser.get(response["Location"])
+    assert page.status_code == 200
+    assert "no-store" in page["Cache-Control"]
+    plaintext = page.context["plaintext"]
     assert plaintext.startswith("glpat-")
-    assert plaintext in response.content.decode()
+    assert plaintext in page.content.decode()
+    assert 'data-copy="personal-access-token"' in page.content.decode()
     assert api.get("/api/v4/user", token=plaintext).json()["username"] == "bob"
     token = PersonalAccessToken.objects.get()
     assert token.name == "laptop"
@@ -299,8 +309,38 @@ def test_creating_a_token_shows_its_plaintext_once(api, browser, world, admin_us
     assert LogEntry.objects.filter(
         object_id=str(token.pk), action_flag=ADDITION, user=admin_user
     ).exists()
-    for page in (TOKENS, f"{TOKENS}{token.pk}/change/", "/admin/"):
-        assert plaintext not in browser.get(page).content.decode()
+    for again in (f"{TOKENS}created/", TOKENS, f"{TOKENS}{token.pk}/change/", "/admin/"):
+        assert plaintext not in browser.get(again).content.decode()
+    assert b"has been shown already" in browser.get(f"{TOKENS}created/").content
+
+
+def test_the_token_form_offers_scopes_by_their_gitlab_names(browser, world):
+    html = browser.get(f"{TOKENS}add/").content.decode()
+    for scope in ("api", "read_api", "read_user", "ai_features"):
+        assert re.search(
+            rf'type="checkbox" name="scopes" value="{scope}"[^>]*>\s*{scope}</label>', html
+        )
+    assert "Ai Features" not in html
+
+
+def test_the_token_list_shows_scopes_and_status_in_words(browser, world):
+    make_token(world.alice, ("api", "ai_features"))
+    make_token(world.bob)
+    PersonalAccessToken.objects.filter(user=world.bob).update(revoked=True)
+    html = browser.get(TOKENS).content.decode()
+    assert "api, ai_features" in html
+    assert '["api"' not in html
+    assert '<td class="field-status">active</td>' in html
+    assert '<td class="field-status">revoked</td>' in html
+    # No red cross beside a token that works.
+    assert "icon-no.svg" not in html
+
+
+def test_a_token_created_with_a_past_expiry_is_refused(browser, world):
+    response = create_token(browser, world.bob, expires_at="2001-01-01")
+    assert response.status_code == 200
+    assert "expires_at" in response.context["adminform"].form.errors
+    assert not PersonalAccessToken.objects.exists()
 
 
 def test_creating_a_token_with_an_expiry(browser, world):
@@ -341,6 +381,78 @@ def test_a_token_page_cannot_change_what_the_token_grants(browser, world):
     token.refresh_from_db()
     assert token.user == world.alice
     assert token.scopes == ["read_api"]
+
+
+# what a first-time admin met
+
+
+def test_the_admin_is_called_codesuggest_and_has_one_entry_called_groups(browser):
+    html = browser.get("/admin/").content.decode()
+    assert "<title>Administration | codesuggest</title>" in html
+    assert '<a href="/admin/">codesuggest</a>' in html
+    assert html.count(">Groups</a>") == 1
+    assert "/admin/auth/group/" not in html
+    assert browser.get("/admin/auth/group/").status_code == 404
+
+
+def test_the_instance_settings_open_directly(browser):
+    response = browser.get("/admin/projects/instancesettings/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/projects/instancesettings/1/change/"
+    assert browser.get(response["Location"]).status_code == 200
+
+
+def test_the_user_page_offers_no_permission_pickers(browser, world):
+    html = browser.get(f"{USERS}{world.bob.pk}/change/").content.decode()
+    assert 'name="code_suggestions_access"' in html
+    assert 'name="is_superuser"' in html
+    assert 'name="groups"' not in html
+    assert 'name="user_permissions"' not in html
+
+
+def project_form(project: Project, **changes) -> dict:
+    values = {
+        "name": project.name,
+        "path": project.path,
+        "group": project.group_id,
+        "visibility": project.visibility,
+        "code_suggestions": project.code_suggestions,
+        **changes,
+    }
+    data = {name: value for name, value in values.items() if value is not False}
+    data = {name: "on" if value is True else value for name, value in data.items()}
+    data.update({"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    return data
+
+
+def test_switching_a_project_off_under_a_group_that_is_on_says_it_changes_nothing(
+    api, browser, world
+):
+    url = f"{PROJECTS}{world.project.pk}/change/"
+    response = browser.post(url, project_form(world.project, code_suggestions=False), follow=True)
+
+    assert response.status_code == 200
+    assert (
+        "Code suggestions stay on for acme/platform/tools (on in group acme/platform), "
+        "whatever the project&#x27;s own setting." in response.content.decode()
+    )
+    assert enabled(api, world.bob, "acme/platform/tools") == 200
+
+
+def test_switching_a_project_off_says_nothing_when_it_takes_effect(api, browser, world):
+    Group.objects.update(code_suggestions=False)
+    url = f"{PROJECTS}{world.project.pk}/change/"
+    response = browser.post(url, project_form(world.project, code_suggestions=False), follow=True)
+
+    assert "stay" not in response.content.decode()
+    assert enabled(api, world.bob, "acme/platform/tools") == 403
+
+
+def test_the_project_list_warns_when_its_switch_is_overridden(browser, world):
+    changelist_edit(
+        browser, PROJECTS, [(world.project, {"code_suggestions": False})], ["code_suggestions"]
+    )
+    assert "stay on for acme/platform/tools" in browser.get(PROJECTS).content.decode()
 
 
 def test_the_admin_refuses_a_fill_in_the_middle_template_without_prefix(admin_client):
