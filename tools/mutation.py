@@ -3,6 +3,7 @@ chat's services (`chat/services.py`) with mutmut; prints each module's score and
 
     .venv/bin/python tools/mutation.py                       # all three modules
     .venv/bin/python tools/mutation.py chat/services.py      # one of them
+    .venv/bin/python tools/mutation.py --again               # only what the last run left alive
     .venv/bin/python tools/mutation.py --report              # the last run's score, nothing run
 
 What is copied, mutated and tested is in pyproject.toml, [tool.mutmut]: the test selection there
@@ -38,18 +39,25 @@ MODULES = {
 KILLED = ("killed", "timeout")
 
 
-def run(modules: list[str], max_children: int) -> int:
+def run(mutants: list[str], max_children: int) -> int:
     # The suite's own environment (Makefile, `make test`), on SQLite and the in-process cache as
     # CI's first pass: every forked test run gets a database file of its own
     # (tools/mutation_plugin.py), where a shared PostgreSQL or Redis would be one for all.
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-long-enough-for-hs256")
     env["CODESUGGEST_EMBEDDED"] = "true"
-    # Settings put the test database under BASE_DIR/var, and BASE_DIR is mutants/ there.
-    (ROOT / "mutants" / "var").mkdir(parents=True, exist_ok=True)
+    # Settings put the test database under BASE_DIR/var, and BASE_DIR is mutants/ there. Each
+    # mutant's tests start from a copy of this one, migrated once (tools/mutation_plugin.py).
+    template = ROOT / "mutants" / "var" / "test-template.sqlite3"
+    template.parent.mkdir(parents=True, exist_ok=True)
+    template.unlink(missing_ok=True)
+    migrate = [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"]
+    subprocess.run(
+        migrate, cwd=ROOT, env={**env, "DATABASE_URL": f"sqlite:///{template}"}, check=True
+    )
     mutmut = Path(sys.executable).parent / "mutmut"
     command = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(max_children)]
-    return subprocess.run(command + [MODULES[m] for m in modules], cwd=ROOT, env=env).returncode
+    return subprocess.run(command + mutants, cwd=ROOT, env=env).returncode
 
 
 def statuses(module: str) -> dict[str, str]:
@@ -89,6 +97,11 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
     parser.add_argument("--report", action="store_true", help="print the last run's score only")
     parser.add_argument(
+        "--again",
+        action="store_true",
+        help="test again only the mutants the last run did not kill (after adding tests)",
+    )
+    parser.add_argument(
         "--max-children", type=int, default=2, help="mutants tested at once (default 2)"
     )
     args = parser.parse_args()
@@ -98,7 +111,11 @@ def main() -> int:
     os.chdir(ROOT)  # mutmut reads pyproject.toml and writes mutants/ here
     if not args.report:
         started = time.monotonic()
-        code = run(modules, args.max_children)
+        if args.again:
+            mutants = [name for m in modules for name, s in statuses(m).items() if s not in KILLED]
+        else:
+            mutants = [MODULES[m] for m in modules]
+        code = run(mutants, args.max_children) if mutants else 0
         print(f"\nmutmut ran for {(time.monotonic() - started) / 60:.1f} minutes")
         if code != 0:
             return code
