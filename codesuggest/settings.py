@@ -127,6 +127,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's files, served from here (/api/docs): no CDN.
+    "drf_spectacular_sidecar",
     "projects",
     "completions",
     "chat",
@@ -138,6 +140,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Outside CommonMiddleware, so that a path it redirects to add a slash is not a 404 here.
+    "codesuggest.pages.NotFoundPageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -277,6 +281,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Operation ids from the path after GitLab's prefix (Vertex AI's operations name their own).
     "SCHEMA_PATH_PREFIX": "/api/v4",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 CODE_SUGGESTIONS_TOKEN_LIFETIME_SECONDS = 3600
