@@ -293,4 +293,5 @@ def test_an_sse_stream_from_a_server_ends_with_stream_end(service, world):
     assert blocks[-1] == ["event: stream_end", "data: null"]
     chunks = [json.loads(lines[1].removeprefix("data: ")) for lines in blocks[1:-1]]
     text = "".join(chunk["choices"][0]["delta"]["content"] for chunk in chunks)
-    assert text == "def multiply(a, b):\n    return a * b\n"
+    # The cursor's line has text: the generated code starts on a line of its own.
+    assert text == "\ndef multiply(a, b):\n    return a * b\n"
