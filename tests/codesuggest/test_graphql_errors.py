@@ -3,10 +3,11 @@ ID is named in the error, and an exception from inside a resolver is told as the
 tell it, never with its own text (which may hold internals)."""
 
 import pytest
+import strawberry
 from graphql import GraphQLError
 
 from codesuggest.api import errors
-from codesuggest.api.graphql import error_body
+from codesuggest.api.graphql import ProjectID, Schema, error_body
 from tests.chat.conftest import chat_model, tokens  # noqa: F401  (fixtures used by name)
 from tests.fake_servers import openai_server  # noqa: F401  (chat_model's)
 from tests.graphql.conftest import CHAT_MUTATION, graphql
@@ -38,3 +39,23 @@ def test_a_resolvers_own_graphql_error_keeps_its_message():
     error = GraphQLError("Not yours", original_error=GraphQLError("Not yours"))
 
     assert error_body(error)["message"] == "Not yours"
+
+
+@strawberry.type
+class EchoQuery:
+    @strawberry.field
+    def echo(self, id: ProjectID) -> ProjectID:
+        return id
+
+
+def test_a_schema_takes_and_gives_global_ids_as_gitlabs_scalars():
+    # Built while the test runs: the service's own schema is built when its module is imported.
+    schema = Schema(query=EchoQuery)
+    document = "query($id: ProjectID!) { echo(id: $id) }"
+
+    echoed = schema.execute_sync(document, variable_values={"id": "gid://gitlab/Project/7"})
+    refused = schema.execute_sync(document, variable_values={"id": "7"})
+
+    assert echoed.data == {"echo": "gid://gitlab/Project/7"}
+    assert '"7" is not a valid Global ID' in refused.errors[0].message
+    assert '"""A global ID of a project."""\nscalar ProjectID' in schema.as_str()
