@@ -24,7 +24,9 @@ Celery runs beside it, not in it: `celery -A codesuggest worker` and `celery -A 
 
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 
 
 def _env_int(name: str, default: int) -> int:
@@ -130,6 +132,36 @@ def on_starting(server) -> None:
             "unset GUNICORN_WORKERS (or --workers), or set DATABASE_URL and REDIS_URL instead."
         )
     refuse_an_application_the_worker_cannot_run(server.app.app_uri, server.cfg.worker_class_str)
+    prepare_metrics_folder()
+
+
+# /-/metrics adds up what every worker wrote to its own files in PROMETHEUS_MULTIPROC_DIR
+# (codesuggest/metrics.py). Emptied at start, so that a restart does not count the last run's
+# requests again; without the variable, a folder of this server's own, in memory when possible.
+def prepare_metrics_folder() -> None:
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        parent = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
+        folder = tempfile.mkdtemp(prefix="codesuggest-metrics-", dir=parent)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        return
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):  # prometheus-client's files, and nothing else
+            os.remove(os.path.join(folder, name))
+
+
+def on_exit(server) -> None:
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if os.path.basename(folder).startswith("codesuggest-metrics-"):  # the one made above
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def child_exit(server, worker) -> None:
+    # The worker's gauges (its database pool) stop counting; its counters still do.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 # Which worker class each of the service's applications needs. A command from before the ASGI
@@ -149,7 +181,9 @@ def refuse_an_application_the_worker_cannot_run(app_uri: str, worker: str) -> No
 
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 errorlog = "-"
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# Off unless asked for: the application logs one line per request itself, with its request id
+# and route (codesuggest/observe.py), in LOG_FORMAT; this one would repeat it.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 # Never the query string (%(r)s, %(q)s) nor the referer (%(f)s): a personal access token may be
 # sent as `?private_token=`. %(U)s is the path alone; %(M)s the duration in milliseconds.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'

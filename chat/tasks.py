@@ -1,6 +1,7 @@
 """Celery tasks: each takes an id (or nothing), calls a service, and is safe to run twice."""
 
 import logging
+import time
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -14,6 +15,7 @@ from chat.services import (
     question_fail,
     questions_sweep,
 )
+from codesuggest import metrics
 from codesuggest.providers import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -35,11 +37,15 @@ INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, RedisError)
 )
 def answer_question(self: Task, question_id: int) -> None:
     retries = self.request.retries
+    started = time.perf_counter()
+    outcome = "failed"
     try:
         question_answer(question_id=question_id, attempt=retries + 1)
+        outcome = "answered"
     except ProviderError as exc:
         if exc.transient and retries < settings.CHAT_TASK_MAX_RETRIES:
             logger.warning("Chat question %s: %s; retrying", question_id, exc)
+            outcome = "retried"
             raise self.retry(countdown=2 ** (retries + 1)) from exc
         _give_up(question_id, str(exc))
     except SoftTimeLimitExceeded:
@@ -51,11 +57,14 @@ def answer_question(self: Task, question_id: int) -> None:
             logger.warning(
                 "Chat question %s: %s: %s; retrying", question_id, type(exc).__name__, exc
             )
+            outcome = "retried"
             raise self.retry(countdown=2 ** (retries + 1)) from exc
         _give_up(question_id, "Chat could not reach its database or Redis")
     except Exception:
         logger.exception("Chat question %s failed", question_id)
         _give_up(question_id, "The chat model failed")
+    finally:
+        metrics.CHAT_ANSWER_DURATION.labels(outcome).observe(time.perf_counter() - started)
 
 
 def _give_up(question_id: int, error: str) -> None:

@@ -8,7 +8,8 @@ import os
 
 from celery import Celery
 
-from codesuggest import redis_transport
+# logs: its signal handlers carry a request's id into the tasks it queues and their log lines.
+from codesuggest import logs, redis_transport  # noqa: F401
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codesuggest.settings")
 # A Redis restart must not end a worker (kombu 5.7.0 could crash on it; see the module).

@@ -1,10 +1,11 @@
-"""Health checks for load balancers and orchestrators, shaped like GitLab's.
+"""Health checks and metrics for load balancers, orchestrators and Prometheus, shaped like GitLab's.
 
 `GET /-/health`: the process answers (GitLab's `GitLab OK`). `GET /-/liveness`: the same, as
 JSON. `GET /-/readiness`: it can serve, that is the database answers; Redis and the Celery broker
 (when configured) are reported too, but do not make the process unready: the service goes on
 without Redis (codesuggest/cache.py) and without the broker (only chat needs it), and an outage
-of either must not take every node out of the load balancer at once.
+of either must not take every node out of the load balancer at once. `GET /-/metrics`:
+Prometheus' text format (codesuggest/metrics.py).
 
 Only addresses in HEALTH_CHECK_ALLOWED_IPS may read them (GitLab's monitoring allowlist); any
 other gets the 404 of an unknown path, as from GitLab. The answers say ok or failed and nothing
@@ -22,6 +23,7 @@ from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from codesuggest import metrics
 from codesuggest.api.throttling import client_address
 from codesuggest.outages import BROKER, DATABASE, REDIS
 from codesuggest.shared_redis import shared_redis
@@ -81,9 +83,7 @@ def readiness(request: HttpRequest) -> JsonResponse:
     results = {name: check() for name, check in checks.items()}
     ready = results["db_check"]
     body: dict[str, object] = {"status": status(ready)}
-    body.update(
-        {name: [{"status": status(passed)}] for name, passed in results.items()}
-    )
+    body.update({name: [{"status": status(passed)}] for name, passed in results.items()})
     return JsonResponse(body, status=200 if ready else 503)
 
 
@@ -122,11 +122,15 @@ def broker_answers() -> bool:
         with app.connection_for_read(
             settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT
         ) as broker:
-            broker.ensure_connection(
-                max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT
-            )
+            broker.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT)
     except Exception as exc:  # kombu raises its transport's own errors
         BROKER.failed(exc)
         return False
     BROKER.succeeded()
     return True
+
+
+@require_GET
+@monitoring_only
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(metrics.exposition(), content_type="text/plain; version=0.0.4")

@@ -135,6 +135,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request's time, request id, metrics and log line cover every other layer.
+    "codesuggest.observe.ObserveRequestsMiddleware",
     "codesuggest.request_memo.RequestMemoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -358,16 +360,29 @@ LOCAL_ENGINE_MIN_CONFIDENCE = (
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 
-# Who may read /-/health, /-/liveness and /-/readiness (GitLab's monitoring IP
+# Who may read /-/health, /-/liveness, /-/readiness and /-/metrics (GitLab's monitoring IP
 # allowlist); any other address gets 404, as from GitLab. Behind the TLS proxy, the address the
 # proxy forwarded (codesuggest/api/throttling.py, client_address).
 HEALTH_CHECK_ALLOWED_IPS = env_networks("HEALTH_CHECK_ALLOWED_IPS", "127.0.0.0/8,::1")
 
+# json: one object per line, for a log collector (production); plain: for a person reading a
+# terminal, so `make run` (DJANGO_DEBUG=true) stays readable.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain" if DEBUG else "json", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "codesuggest.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "codesuggest.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # The pool logs every failed connection attempt; codesuggest.outages logs the outage once.
     "loggers": {"psycopg.pool": {"level": "ERROR"}},

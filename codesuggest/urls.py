@@ -26,11 +26,12 @@ urlpatterns = [
     path("api/docs", ApiDocsView.as_view(), name="api_docs"),
     # GitLab's GraphQL endpoint sits beside /api/v4, not under it.
     path("api/graphql", GraphQLView.as_view(graphql_schema=schema), name="graphql"),
-    # GitLab's health-check paths, for load balancers and orchestrators: no credential, but
-    # only from HEALTH_CHECK_ALLOWED_IPS.
+    # GitLab's health-check and metrics paths, for load balancers, orchestrators and Prometheus:
+    # no credential, but only from HEALTH_CHECK_ALLOWED_IPS.
     path("-/health", health.health, name="health"),
     path("-/liveness", health.liveness, name="liveness"),
     path("-/readiness", health.readiness, name="readiness"),
+    path("-/metrics", health.prometheus_metrics, name="metrics"),
     # A user's own pages, at GitLab's paths.
     path("users/sign_in", user_pages.sign_in, name="sign_in"),
     path("users/sign_out", user_pages.sign_out, name="sign_out"),

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from codesuggest import metrics
 from codesuggest.api.errors import bad_request
 from completions.models import SuggestionEvent
 from completions.params import MAX_PROPERTIES_BYTES
@@ -34,7 +35,10 @@ def track_suggestion_events(
     if problems:
         raise bad_request(", ".join(problems))
     with transaction.atomic():
-        return SuggestionEvent.objects.bulk_create(built)
+        stored = SuggestionEvent.objects.bulk_create(built)
+    for event in stored:
+        metrics.SUGGESTION_EVENTS.labels(event.event).inc()
+    return stored
 
 
 def _moment(text: str) -> datetime | None:

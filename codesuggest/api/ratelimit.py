@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from redis import RedisError
 
+from codesuggest import metrics
 from codesuggest.api import errors
 from codesuggest.outages import REDIS
 from codesuggest.shared_redis import shared_redis
@@ -62,4 +63,5 @@ def enforce_code_suggestions_rate_limit(user_id: int) -> None:
             return
         raise errors.service_unavailable("the rate limit cannot be checked") from None
     if hits > limit:
+        metrics.RATE_LIMITED.labels("code_suggestions").inc()
         raise errors.rate_limited(retry_after=seconds_left)

@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 
+from codesuggest import metrics
 from codesuggest.api import errors
 
 LOGIN_WINDOW_SECONDS = 60
@@ -92,6 +93,7 @@ def login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         try:
             retry_after = _login_retry_after(client_ip(request), username)
             if retry_after:
+                metrics.RATE_LIMITED.labels("login").inc()
                 raise errors.rate_limited(retry_after)
             response = view(request, *args, **kwargs)
             signed_in = request.user.is_authenticated and request.user.get_username() == username
@@ -143,6 +145,7 @@ def refuse_banned_address(request: HttpRequest | Request) -> None:
         return
     banned_until = cache.get(_ban_key(client_ip(request)))
     if banned_until is not None:
+        metrics.RATE_LIMITED.labels("auth-failures").inc()
         raise errors.rate_limited(max(1, math.ceil(banned_until - time.time())))
 
 
@@ -155,6 +158,7 @@ def count_failed_authentication(request: HttpRequest | Request) -> None:
     limit = settings.AUTH_FAILURE_LIMIT
     retry_after = _usage("auth-failures", ip, limit, AUTH_FAILURE_WINDOW_SECONDS, increment=True)
     if retry_after:
+        metrics.RATE_LIMITED.labels("auth-failures").inc()
         cache.set(_ban_key(ip), time.time() + retry_after, timeout=retry_after)
         raise errors.rate_limited(retry_after)
 
@@ -170,4 +174,5 @@ def enforce_chat_rate_limit(*, user_id: int) -> None:
         "chat", str(user_id), settings.CHAT_RATE_LIMIT, CHAT_WINDOW_SECONDS, increment=True
     )
     if retry_after:
+        metrics.RATE_LIMITED.labels("chat").inc()
         raise errors.rate_limited(retry_after)

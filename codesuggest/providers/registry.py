@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Generator
+
+from codesuggest import metrics
 
 from .anthropic import AnthropicProvider
-from .base import Provider, ProviderConfig
+from .base import Candidate, ChatRequest, CompletionRequest, Provider, ProviderConfig
 from .local import LocalProvider
 from .openai import OpenAIProvider
 from .vertex import VertexProvider
@@ -35,8 +38,30 @@ def provider_for(config: ProviderConfig) -> Provider:
     with _lock:
         provider = _instances.get(config)
         if provider is None:
-            provider = _instances[config] = factory(config)
+            provider = _instances[config] = MeasuredProvider(factory(config), config)
         return provider
+
+
+class MeasuredProvider:
+    """A provider whose every call is timed for /-/metrics, by provider and model."""
+
+    def __init__(self, provider: Provider, config: ProviderConfig) -> None:
+        self.provider = provider
+        self.default_model = provider.default_model
+        self.follows_instructions = provider.follows_instructions
+        self.labels = {"provider": config.provider, "model": model_name(config)}
+
+    def complete(self, request: CompletionRequest) -> list[Candidate]:
+        with metrics.upstream_call(**self.labels):
+            return self.provider.complete(request)
+
+    def chat(self, request: ChatRequest) -> Candidate:
+        with metrics.upstream_call(**self.labels):
+            return self.provider.chat(request)
+
+    def stream_chat(self, request: ChatRequest) -> Generator[str]:
+        with metrics.upstream_call(**self.labels):
+            yield from self.provider.stream_chat(request)
 
 
 def model_name(config: ProviderConfig) -> str:

@@ -1,6 +1,7 @@
 """Duo Chat through a real Celery worker process and a real Redis (not eager): answers, history,
 two users at once, a worker killed mid-answer, a slow model, the subscription stream."""
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ import redis
 from django.db import connection
 
 from chat.models import Message
-from tests.chat.conftest import ask, history, read_events, sent_messages
+from tests.chat.conftest import CHAT, ask, history, read_events, sent_messages
 from tests.chat.worker import Worker, use_broker
 from tests.conftest import Api
 from tests.fake_servers import FakeOpenAIServer, Reply, pieces
@@ -229,3 +230,20 @@ def test_a_user_cannot_read_another_users_stream(api, tokens, settings):
     events = list(read_events(api.get("/api/v4/chat/subscriptions/sub-3", token=tokens["bob"])))
 
     assert events == [("error", {"message": "No answer was published in time"})]
+
+
+def test_the_workers_log_lines_carry_the_id_of_the_request_that_asked(api, tokens, worker):
+    response = api.post(
+        CHAT, {"content": "Why?"}, token=tokens["alice"], HTTP_X_REQUEST_ID="chat-request-7"
+    )
+
+    assert response.status_code == 201
+    assert response["X-Request-Id"] == "chat-request-7"
+    wait_until(lambda: "chat-request-7" in worker.log(), message="the task's log line")
+    tagged = [
+        json.loads(line)
+        for line in worker.log().splitlines()
+        if line.startswith("{") and "chat-request-7" in line
+    ]
+    assert [line["request_id"] for line in tagged] == ["chat-request-7"] * len(tagged)
+    assert any(line["logger"] == "celery.app.trace" for line in tagged)
