@@ -44,7 +44,8 @@ class AnalyticsFilterForm(forms.Form):
     def __init__(self, *args: Any, languages: list[str], models: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         language, model = self.fields["language"], self.fields["model"]
-        assert isinstance(language, forms.ChoiceField) and isinstance(model, forms.ChoiceField)
+        assert isinstance(language, forms.ChoiceField)
+        assert isinstance(model, forms.ChoiceField)
         language.choices = [("", "All languages")] + [(name, name) for name in languages]
         model.choices = [("", "All models")] + [(name, name) for name in models]
 
@@ -86,8 +87,14 @@ def default_filters() -> Filters:
 
 def analytics(request: HttpRequest) -> HttpResponse:
     usage_roll_up_if_stale()
-    form = AnalyticsFilterForm(request.GET, **filter_choices())
-    filters = form.filters() if form.is_valid() else default_filters()
+    defaults = default_filters()
+    data = request.GET.copy()
+    # The dates shown are the dates used, also when none were asked for.
+    for key in ("since", "until"):
+        if not data.get(key):
+            data[key] = getattr(defaults, key).isoformat()
+    form = AnalyticsFilterForm(data, **filter_choices())
+    filters = form.filters() if form.is_valid() else defaults
     export = request.GET.get("export")
     if export:
         if export not in TABLES or not form.is_valid():
@@ -103,6 +110,8 @@ def analytics(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "tables": tables,
         "charts": charts(tables),
+        # Tables drawn as charts: their rows, one a day, are folded away below the charts.
+        "charted": {name for name, _, _ in CHARTS},
         "query": query.urlencode(),
     }
     return TemplateResponse(request, "admin/analytics/index.html", context)
