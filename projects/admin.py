@@ -34,14 +34,15 @@ def setting_action(name: str, description: str, **values: Any) -> Callable[..., 
     """An admin action that sets fields on each selected row, saved one by one.
 
     Saved one by one, not with QuerySet.update(), so that save() keeps derived fields right, the
-    cached copies of the rows are dropped, and the admin log records each change.
+    cached copies of the rows are dropped, and the admin log records each change; through
+    save_model, as the change form saves, so that what it warns of is said here too.
     """
 
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
         for obj in queryset:
             for field, value in values.items():
                 setattr(obj, field, value)
-            obj.save()
+            modeladmin.save_model(request, obj, None, True)
             modeladmin.log_change(request, obj, [{"changed": {"fields": list(values)}}])
         modeladmin.message_user(request, f"Updated {len(queryset)} item(s).", messages.SUCCESS)
 

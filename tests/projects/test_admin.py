@@ -448,6 +448,18 @@ def test_switching_a_project_off_says_nothing_when_it_takes_effect(api, browser,
     assert enabled(api, world.bob, "acme/platform/tools") == 403
 
 
+def test_a_bulk_switch_warns_of_each_project_it_does_not_change(browser, world):
+    world.group.code_suggestions = False
+    world.group.save()
+    response = run_action(
+        browser, PROJECTS, "disable_code_suggestions", [world.project, world.public_project]
+    )
+    assert response.status_code == 302
+    html = browser.get(PROJECTS).content.decode()
+    assert "stay on for acme/platform/tools (on in group acme/platform)" in html
+    assert "acme/website" not in html.split('class="messagelist"')[1].split("</ul>")[0]
+
+
 def test_the_project_list_warns_when_its_switch_is_overridden(browser, world):
     changelist_edit(
         browser, PROJECTS, [(world.project, {"code_suggestions": False})], ["code_suggestions"]
