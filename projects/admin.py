@@ -256,7 +256,8 @@ class InstanceSettingsAdmin(admin.ModelAdmin):
         return redirect("admin:projects_instancesettings_change", InstanceSettings.load().pk)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not InstanceSettings.objects.exists()
+        # The one row is made when first read (InstanceSettings.load): nothing to add.
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -396,6 +396,7 @@ def test_the_admin_is_called_codesuggest_and_has_one_entry_called_groups(browser
 
 
 def test_the_instance_settings_open_directly(browser):
+    assert "/admin/projects/instancesettings/add/" not in browser.get("/admin/").content.decode()
     response = browser.get("/admin/projects/instancesettings/")
     assert response.status_code == 302
     assert response["Location"] == "/admin/projects/instancesettings/1/change/"
