@@ -27,9 +27,12 @@ from completions.models import (
     LATENCY_BUCKETS_MS,
     SuggestionDay,
     SuggestionEvent,
+    UsageCounts,
     UsageDay,
+    UsageDayTotal,
     UsageEvent,
     UsageRollup,
+    first_byte_bucket_field,
     latency_bucket_field,
 )
 from projects.models import Group, Project, User
@@ -40,6 +43,13 @@ from projects.models import Group, Project, User
 LATE_EVENTS = timedelta(hours=1)
 DELETE_BATCH = 10_000
 BUCKETS = [latency_bucket_field(index) for index in range(len(LATENCY_BUCKETS_MS))]
+FIRST_BYTE_BUCKETS = [first_byte_bucket_field(index) for index in range(len(LATENCY_BUCKETS_MS))]
+# Every column a UsageDay adds up, but its key.
+COUNTS = [
+    field.name
+    for field in UsageCounts._meta.get_fields()
+    if field.name not in ("id", "day", "language", "provider", "model")
+]
 SUCCEEDED = Q(status__lt=400)
 
 
@@ -64,6 +74,8 @@ def usage_roll_up(*, now: datetime | None = None) -> int:
         usage = UsageEvent.objects.filter(created_at__gte=start)
         suggestions = SuggestionEvent.objects.filter(created_at__gte=start)
         UsageDay.objects.bulk_create(_usage_days(usage), batch_size=2000)
+        UsageDayTotal.objects.filter(day__gte=since).delete()
+        UsageDayTotal.objects.bulk_create(_usage_day_totals(since), batch_size=2000)
         SuggestionDay.objects.bulk_create(_suggestion_days(suggestions), batch_size=2000)
         state.rolled_up_at = now
         state.save(update_fields=["rolled_up_at"])
@@ -94,18 +106,15 @@ def _usage_days(events: QuerySet[UsageEvent]) -> Iterable[UsageDay]:
     measured = SUCCEEDED & Q(upstream_ms__isnull=False)
     buckets = {}
     lower = -1
-    for name, upper in zip(BUCKETS, LATENCY_BUCKETS_MS, strict=True):
-        is_last = name == BUCKETS[-1]
-        in_bucket = (
-            Q(latency_ms__gt=lower) if is_last else Q(latency_ms__gt=lower, latency_ms__lte=upper)
-        )
-        buckets[name] = Count("id", filter=SUCCEEDED & in_bucket)
+    for index, upper in enumerate(LATENCY_BUCKETS_MS):
+        is_last = index == len(LATENCY_BUCKETS_MS) - 1
+        in_bucket = Q(latency_ms__gt=lower) & (Q() if is_last else Q(latency_ms__lte=upper))
+        for column, streamed in ((BUCKETS[index], False), (FIRST_BYTE_BUCKETS[index], True)):
+            buckets[column] = Count("id", filter=SUCCEEDED & Q(streamed=streamed) & in_bucket)
         lower = upper
     rows = (
         events.annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values(
-            "day", "user_id", "project_id", "endpoint", "language", "provider", "model", "streamed"
-        )
+        .values("day", "user_id", "project_id", "language", "provider", "model")
         .annotate(
             requests=Count("id"),
             succeeded=Count("id", filter=SUCCEEDED),
@@ -129,6 +138,23 @@ def _usage_days(events: QuerySet[UsageEvent]) -> Iterable[UsageDay]:
             upstream_ms=row.pop("upstream_ms_sum") or 0,
             overhead_ms=max(0, row.pop("overhead_ms_sum") or 0),
             **row,
+        )
+
+
+def _usage_day_totals(since: date) -> Iterable[UsageDayTotal]:
+    rows = (
+        UsageDay.objects.filter(day__gte=since)
+        .values("day", "language", "provider", "model")
+        .annotate(**{f"{name}_sum": Sum(name) for name in COUNTS})
+        .order_by()
+    )
+    for row in rows.iterator(chunk_size=5000):
+        yield UsageDayTotal(
+            day=row["day"],
+            language=row["language"],
+            provider=row["provider"],
+            model=row["model"],
+            **{name: row[f"{name}_sum"] for name in COUNTS},
         )
 
 
@@ -189,20 +215,30 @@ class Table:
     rows: list[Sequence[Any]] = field(default_factory=list)
 
 
-def usage_days(filters: Filters) -> QuerySet[UsageDay]:
-    days = UsageDay.objects.filter(day__gte=filters.since, day__lte=filters.until)
-    if filters.group:
-        days = days.filter(project__group__in=_group_tree(filters.group))
-    if filters.project:
-        days = days.filter(project=filters.project)
-    if filters.user:
-        days = days.filter(user=filters.user)
+def usage_days(filters: Filters, *, per_user: bool = False) -> QuerySet[Any]:
+    """The roll-up rows the filters select: everyone's totals, unless the filters or the
+    question (`per_user`) need each user's and project's rows."""
+    days: QuerySet[Any] = UsageDayTotal.objects.all()
+    if per_user or filters.user or filters.project or filters.group:
+        days = _each_users_days(filters)
+    days = days.filter(day__gte=filters.since, day__lte=filters.until)
     if filters.language:
         days = days.filter(language=filters.language)
     if filters.model:
         provider, _, model = filters.model.partition("/")
         days = days.filter(provider=provider, model=model)
     return days.order_by()
+
+
+def _each_users_days(filters: Filters) -> QuerySet[UsageDay]:
+    days = UsageDay.objects.all()
+    if filters.group:
+        days = days.filter(project__group__in=_group_tree(filters.group))
+    if filters.project:
+        days = days.filter(project=filters.project)
+    if filters.user:
+        days = days.filter(user=filters.user)
+    return days
 
 
 def suggestion_days(filters: Filters) -> QuerySet[SuggestionDay]:
@@ -235,7 +271,7 @@ def _each_day(filters: Filters) -> list[date]:
 def activity_by_day(filters: Filters) -> Table:
     rows = {
         row["day"]: row
-        for row in usage_days(filters)
+        for row in usage_days(filters, per_user=True)
         .values("day")
         .annotate(requests=Sum("requests"), users=Count("user", distinct=True))
     }
@@ -250,7 +286,7 @@ def activity_by_day(filters: Filters) -> Table:
 
 def active_users_by_week(filters: Filters) -> Table:
     rows = (
-        usage_days(filters)
+        usage_days(filters, per_user=True)
         .annotate(week=TruncWeek("day"))
         .values("week")
         .annotate(users=Count("user", distinct=True), requests=Sum("requests"))
@@ -270,7 +306,7 @@ def _as_date(value: date | datetime) -> date:
 
 def top_by(filters: Filters, key: str, name: str, title: str, label: str, top: int) -> Table:
     rows = (
-        usage_days(filters)
+        usage_days(filters, per_user=key != "language")
         .values(key)
         .annotate(requests=Sum("requests"), chars=Sum("suggestion_chars"))
         .order_by("-requests", key)[:top]
@@ -370,8 +406,8 @@ def _histograms() -> dict[str, Any]:
         "measured": Sum("measured"),
         "upstream": Sum("upstream_ms"),
         "overhead": Sum("overhead_ms"),
-        **{f"plain_{name}": Sum(name, filter=Q(streamed=False)) for name in BUCKETS},
-        **{f"stream_{name}": Sum(name, filter=Q(streamed=True)) for name in BUCKETS},
+        **{f"plain_{index}": Sum(name) for index, name in enumerate(BUCKETS)},
+        **{f"stream_{index}": Sum(name) for index, name in enumerate(FIRST_BYTE_BUCKETS)},
     }
 
 
@@ -393,8 +429,8 @@ def percentile(counts: Sequence[int], fraction: float) -> str:
 
 
 def _latency_columns(row: dict[str, Any]) -> tuple[str, ...]:
-    plain = [row[f"plain_{name}"] or 0 for name in BUCKETS]
-    stream = [row[f"stream_{name}"] or 0 for name in BUCKETS]
+    plain = [row[f"plain_{index}"] or 0 for index in range(len(BUCKETS))]
+    stream = [row[f"stream_{index}"] or 0 for index in range(len(BUCKETS))]
     measured = row["measured"] or 0
     return (
         percentile(plain, 0.5),
@@ -495,7 +531,7 @@ def chat_by_day(filters: Filters) -> Table:
 
 def filter_choices() -> dict[str, list[str]]:
     """The languages and models there is any usage of, for the page's filters."""
-    days = UsageDay.objects.order_by()
+    days = UsageDayTotal.objects.order_by()
     return {
         "languages": sorted(
             language for language in days.values_list("language", flat=True).distinct() if language

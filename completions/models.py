@@ -83,23 +83,23 @@ LATENCY_BUCKETS_MS = (
 
 
 def latency_bucket_field(index: int) -> str:
-    """The histogram column counting latencies up to LATENCY_BUCKETS_MS[index] (the last one
-    counts anything longer)."""
+    """The histogram column counting answered requests that were not streamed, with a latency
+    up to LATENCY_BUCKETS_MS[index] (the last one counts anything longer)."""
     return f"latency_le_{index:02d}"
 
 
-class UsageDay(models.Model):
-    """UsageEvents of one day rolled up by everything the analytics page filters and groups by,
-    so that the page never reads the raw events (completions/analytics.py)."""
+def first_byte_bucket_field(index: int) -> str:
+    """The same for streamed answers, by their time to the first byte."""
+    return f"first_byte_le_{index:02d}"
+
+
+class UsageCounts(models.Model):
+    """What a roll-up row counts of the UsageEvents it stands for."""
 
     day = models.DateField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    project = models.ForeignKey("projects.Project", null=True, on_delete=models.SET_NULL)
-    endpoint = models.CharField(max_length=32)
     language = models.CharField(max_length=64, blank=True)
     provider = models.CharField(max_length=32, blank=True)
     model = models.CharField(max_length=255, blank=True)
-    streamed = models.BooleanField(default=False)
     requests = models.PositiveIntegerField(default=0)
     succeeded = models.PositiveIntegerField(default=0)
     rate_limited = models.PositiveIntegerField(default=0)
@@ -112,16 +112,42 @@ class UsageDay(models.Model):
     measured = models.PositiveIntegerField(default=0)
     upstream_ms = models.PositiveBigIntegerField(default=0)
     overhead_ms = models.PositiveBigIntegerField(default=0)
-    # The succeeded requests' latencies (time to first byte for streams), by bucket.
     for _index in range(len(LATENCY_BUCKETS_MS)):
         locals()[latency_bucket_field(_index)] = models.PositiveIntegerField(default=0)
+        locals()[first_byte_bucket_field(_index)] = models.PositiveIntegerField(default=0)
     del _index
 
     class Meta:
-        indexes = [models.Index(fields=["day", "user"])]
+        abstract = True
+
+
+class UsageDay(UsageCounts):
+    """UsageEvents of one day rolled up by everything the analytics page filters and groups by,
+    so that the page never reads the raw events (completions/analytics.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    project = models.ForeignKey("projects.Project", null=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"]),
+            models.Index(fields=["user", "day"]),
+            models.Index(fields=["project", "day"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.endpoint} {self.requests}"
+        return f"{self.day} {self.requests}"
+
+
+class UsageDayTotal(UsageCounts):
+    """UsageDay without its user and project: a few rows a day, for what the page shows of
+    everyone (each user's rows a day would be read otherwise)."""
+
+    class Meta:
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.requests}"
 
 
 class SuggestionDay(models.Model):

@@ -18,13 +18,14 @@ LANGUAGES = (
     *("python", "typescript", "javascript", "go", "java", "ruby", "rust", "kotlin"),
     *("c", "cpp", "csharp", "php", "scala", "swift", "shell", "sql"),
 )
-# (provider, model, share of completions)
-COMPLETION_MODELS = (
-    ("openai", "codestral-22b", 0.7),
-    ("anthropic", "claude-3-5-haiku", 0.2),
-    ("vertex", "code-gecko@002", 0.1),
-)
+# The instance's completion model, switched halfway through the period, as admins do; the
+# generation model; and the model behind the Vertex AI API, which some editors call.
+COMPLETION_MODELS = (("openai", "codestral-22b"), ("openai", "qwen2.5-coder-7b"))
 GENERATION_MODEL = ("anthropic", "claude-3-5-sonnet")
+VERTEX_MODEL = ("vertex", "code-gecko@002")
+# How editors reach the service, each always the same way: GitLab's endpoint, direct access to
+# the gateway's, or the Vertex AI API.
+ENDPOINTS = (("completions", 30), ("v2_completions", 65), ("vertex_predict", 5))
 # (status, share): mostly answered, some refused by the rate limit, a few upstream failures.
 STATUSES = ((200, 0.955), (429, 0.02), (503, 0.008), (504, 0.007), (403, 0.005), (400, 0.005))
 
@@ -49,12 +50,14 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         people = _users(users)
         places = _projects(groups, projects)
-        # Each person works mostly in one project and language, and some days not at all.
+        # Each person works mostly in one project and language, through one editor set-up,
+        # some more than others.
         habits = {
             person.pk: (
                 rng.sample(places, k=min(3, len(places))),
                 rng.sample(LANGUAGES, k=3),
                 rng.lognormvariate(0, 0.6),
+                rng.choices([name for name, _ in ENDPOINTS], [share for _, share in ENDPOINTS])[0],
             )
             for person in people
         }
@@ -117,15 +120,16 @@ def _moment(rng: random.Random, start: datetime, now: datetime) -> datetime:
 
 
 def _event(rng: random.Random, person: User, habits, start: datetime, now: datetime):
-    places, languages, _ = habits
-    generation = rng.random() < 0.12
+    places, languages, _, endpoint = habits
+    created_at = _moment(rng, start, now)
+    generation = endpoint != "vertex_predict" and rng.random() < 0.12
     streamed = generation and rng.random() < 0.7
-    if generation:
+    if endpoint == "vertex_predict":
+        provider, model = VERTEX_MODEL
+    elif generation:
         provider, model = GENERATION_MODEL
     else:
-        provider, model, _share = rng.choices(
-            COMPLETION_MODELS, weights=[share for *_, share in COMPLETION_MODELS]
-        )[0]
+        provider, model = COMPLETION_MODELS[created_at >= start + (now - start) / 2]
     status = rng.choices(
         [status for status, _ in STATUSES], weights=[share for _, share in STATUSES]
     )[0]
@@ -134,10 +138,10 @@ def _event(rng: random.Random, person: User, habits, start: datetime, now: datet
     overhead = round(rng.lognormvariate(math.log(12), 0.4))
     choices = rng.choice((0, 1, 1, 1, 1, 2)) if answered else 0
     return UsageEvent(
-        created_at=_moment(rng, start, now),
+        created_at=created_at,
         user=person,
         project=rng.choices(places, weights=(80, 15, 5))[0],
-        endpoint=rng.choices(("completions", "v2_completions"), weights=(30, 70))[0],
+        endpoint=endpoint,
         language=rng.choices(languages, weights=(70, 20, 10))[0],
         intent="generation" if generation else "completion",
         provider=provider,
