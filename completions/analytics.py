@@ -41,6 +41,9 @@ from projects.models import Group, Project, User
 # few seconds, longer while the database is away): each run recomputes from this long before
 # the previous one, so that an event of yesterday written just after midnight still counts.
 LATE_EVENTS = timedelta(hours=1)
+# A run that catches up on many days (the first, or after beat was stopped) does this many at
+# most, so that it ends well within the task's time limit; the next runs do the rest.
+DAYS_PER_RUN = 14
 DELETE_BATCH = 10_000
 BUCKETS = [latency_bucket_field(index) for index in range(len(LATENCY_BUCKETS_MS))]
 FIRST_BYTE_BUCKETS = [first_byte_bucket_field(index) for index in range(len(LATENCY_BUCKETS_MS))]
@@ -58,8 +61,8 @@ SUCCEEDED = Q(status__lt=400)
 
 def usage_roll_up(*, now: datetime | None = None) -> int:
     """Recompute the daily roll-up from the raw events of every day since the last run (all of
-    them the first time); the number of raw events read. Safe to run twice, or at once: runs
-    take turns on the roll-up's row."""
+    them the first time, DAYS_PER_RUN at a time); the number of roll-up rows written. Safe to
+    run twice, or at once: runs take turns on the roll-up's row."""
     now = now or timezone.now()
     with suppress(IntegrityError):  # created by a run at the same moment
         UsageRollup.objects.get_or_create(pk=1, defaults={"rolled_up_at": None})
@@ -69,17 +72,23 @@ def usage_roll_up(*, now: datetime | None = None) -> int:
         if since is None:
             return 0
         start = datetime.combine(since, time.min, tzinfo=UTC)
-        UsageDay.objects.filter(day__gte=since).delete()
-        SuggestionDay.objects.filter(day__gte=since).delete()
+        end = min(now, start + timedelta(days=DAYS_PER_RUN))
         usage = UsageEvent.objects.filter(created_at__gte=start)
         suggestions = SuggestionEvent.objects.filter(created_at__gte=start)
-        UsageDay.objects.bulk_create(_usage_days(usage), batch_size=2000)
+        if end < now:
+            usage = usage.filter(created_at__lt=end)
+            suggestions = suggestions.filter(created_at__lt=end)
+        UsageDay.objects.filter(day__gte=since).delete()
         UsageDayTotal.objects.filter(day__gte=since).delete()
-        UsageDayTotal.objects.bulk_create(_usage_day_totals(since), batch_size=2000)
-        SuggestionDay.objects.bulk_create(_suggestion_days(suggestions), batch_size=2000)
-        state.rolled_up_at = now
+        SuggestionDay.objects.filter(day__gte=since).delete()
+        written = len(UsageDay.objects.bulk_create(_usage_days(usage), batch_size=2000))
+        written += len(UsageDayTotal.objects.bulk_create(_usage_day_totals(since), batch_size=2000))
+        written += len(
+            SuggestionDay.objects.bulk_create(_suggestion_days(suggestions), batch_size=2000)
+        )
+        state.rolled_up_at = end
         state.save(update_fields=["rolled_up_at"])
-    return usage.count() + suggestions.count()
+    return written
 
 
 def usage_roll_up_if_stale() -> None:

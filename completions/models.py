@@ -67,6 +67,8 @@ class SuggestionEvent(models.Model):
             models.Index(fields=["user", "event", "created_at"]),
             models.Index(fields=["event", "created_at"]),
             models.Index(fields=["unique_tracking_id"]),
+            # The roll-up reads the events since its last run; retention deletes the oldest.
+            models.Index(fields=["created_at"]),
         ]
 
     def __str__(self) -> str:

@@ -339,6 +339,19 @@ def test_each_roll_up_recomputes_the_days_since_its_last_run_and_no_earlier(worl
     assert counts == {DAY - timedelta(days=1): 100, DAY: 2, DAY + timedelta(days=1): 1}
 
 
+def test_a_roll_up_catching_up_on_many_days_takes_them_a_fortnight_at_a_time(world):
+    for offset in range(40):
+        usage(world.bob, day=DAY + timedelta(days=offset))
+
+    roll_up_usage.delay()
+    assert UsageDay.objects.count() == 14
+    roll_up_usage.delay()
+    roll_up_usage.delay()
+
+    assert UsageDay.objects.count() == 40
+    assert set(UsageDay.objects.values_list("requests", flat=True)) == {1}
+
+
 def test_the_purge_deletes_raw_events_older_than_the_retention_and_keeps_the_roll_up(
     world, settings
 ):
