@@ -15,13 +15,19 @@ from completions.analytics import TABLES, Filters, Table, filter_choices, usage_
 from projects.models import Group, Project, User
 
 DEFAULT_DAYS = 30
-# The charts drawn above the tables: (table, chart type, the columns it plots).
+# The charts drawn above the tables: (table, chart type, the columns it plots, those of them
+# on a scale of their own on the right).
 CHARTS = (
-    ("activity_by_day", "line", ("requests", "active users")),
-    ("active_users_by_week", "bar", ("active users",)),
-    ("suggestions_by_day", "line", ("shown", "accepted", "rejected")),
-    ("errors_by_day", "bar", ("rate-limited (429)", "other 4xx", "5xx", "upstream timeouts (504)")),
-    ("chat_by_day", "bar", ("answered", "failed")),
+    ("activity_by_day", "line", ("requests", "active users"), ("active users",)),
+    ("active_users_by_week", "bar", ("active users",), ()),
+    ("suggestions_by_day", "line", ("shown", "accepted", "rejected"), ()),
+    (
+        "errors_by_day",
+        "bar",
+        ("rate-limited (429)", "other 4xx", "5xx", "upstream timeouts (504)"),
+        (),
+    ),
+    ("chat_by_day", "bar", ("answered", "failed"), ()),
 )
 
 
@@ -111,7 +117,7 @@ def analytics(request: HttpRequest) -> HttpResponse:
         "tables": tables,
         "charts": charts(tables),
         # Tables drawn as charts: their rows, one a day, are folded away below the charts.
-        "charted": {name for name, _, _ in CHARTS},
+        "charted": {name for name, *_ in CHARTS},
         "query": query.urlencode(),
     }
     return TemplateResponse(request, "admin/analytics/index.html", context)
@@ -121,9 +127,8 @@ def charts(tables: list[Table]) -> list[dict[str, Any]]:
     """What static/completions/analytics.js draws, passed to it through json_script."""
     by_name = {table.name: table for table in tables}
     drawn = []
-    for name, kind, columns in CHARTS:
+    for name, kind, columns, on_the_right in CHARTS:
         table = by_name[name]
-        positions = [table.columns.index(column) for column in columns]
         drawn.append(
             {
                 "id": name,
@@ -131,8 +136,12 @@ def charts(tables: list[Table]) -> list[dict[str, Any]]:
                 "type": kind,
                 "labels": [row[0] for row in table.rows],
                 "series": [
-                    {"label": table.columns[i], "data": [row[i] for row in table.rows]}
-                    for i in positions
+                    {
+                        "label": column,
+                        "data": [row[table.columns.index(column)] for row in table.rows],
+                        "right": column in on_the_right,
+                    }
+                    for column in columns
                 ],
             }
         )

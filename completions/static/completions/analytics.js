@@ -22,6 +22,19 @@
       if (!canvas) {
         continue;
       }
+      const stacked = chart.type === "bar";
+      const scales = {
+        x: { stacked, ticks: { color: text, maxTicksLimit: 10 }, grid: { color: grid } },
+        y: { stacked, beginAtZero: true, ticks: { color: text, precision: 0 }, grid: { color: grid } },
+      };
+      if (chart.series.some((series) => series.right)) {
+        scales.right = {
+          position: "right",
+          beginAtZero: true,
+          ticks: { color: text, precision: 0 },
+          grid: { drawOnChartArea: false },
+        };
+      }
       new Chart(canvas, {
         type: chart.type,
         data: {
@@ -33,6 +46,7 @@
             backgroundColor: COLOURS[index % COLOURS.length],
             pointRadius: 0,
             borderWidth: 2,
+            yAxisID: series.right ? "right" : "y",
           })),
         },
         options: {
@@ -40,10 +54,7 @@
           maintainAspectRatio: false,
           interaction: { mode: "index", intersect: false },
           plugins: { legend: { labels: { color: text, boxWidth: 12 } } },
-          scales: {
-            x: { stacked: chart.type === "bar", ticks: { color: text, maxTicksLimit: 10 }, grid: { color: grid } },
-            y: { stacked: chart.type === "bar", beginAtZero: true, ticks: { color: text, precision: 0 }, grid: { color: grid } },
-          },
+          scales,
         },
       });
       canvas.dataset.drawn = "true";
