@@ -1,8 +1,9 @@
-"""The rules the models decide, asked directly: who sees a group, and what the admin calls each
-record. (Who sees a project, the enabled rule and the token checks are asked through the API in
-the other files here.)"""
+"""The rules the models decide, asked directly: who sees a group, which paths are refused and
+why, which rule decided the code-suggestions switch, and what the admin calls each record. (The
+same rules through the API and the admin are in the other files here.)"""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from projects.models import (
     AccessLevel,
@@ -10,7 +11,10 @@ from projects.models import (
     InstanceSettings,
     Membership,
     PersonalAccessToken,
+    Project,
     User,
+    code_suggestions_decision,
+    validate_path,
 )
 
 
@@ -78,3 +82,65 @@ def test_the_admin_names_each_record_as_gitlab_does(world):
     assert str(project_membership) == "charlie in acme/platform/tools"
     assert str(token) == "laptop (bob)"
     assert str(InstanceSettings.load()) == "Instance settings"
+
+
+def test_a_path_gitlab_would_refuse_is_refused_saying_what_a_path_may_hold():
+    with pytest.raises(ValidationError) as refused:
+        validate_path("-tools")
+
+    assert refused.value.code == "invalid_path"
+    assert refused.value.message == (
+        "'-tools' is not a valid path: use letters, digits, '_', '-' and '.', "
+        "starting and ending with a letter or digit"
+    )
+
+
+def test_a_group_moved_below_itself_is_refused_on_its_parent(world):
+    world.group.parent = world.subgroup
+
+    with pytest.raises(ValidationError) as refused:
+        world.group.clean()
+
+    assert refused.value.message_dict == {"parent": ["A group cannot be its own ancestor."]}
+
+
+def test_a_project_named_as_a_group_is_refused_on_its_path(world):
+    clash = Project(name="Platform", path="platform", group=world.group)
+
+    with pytest.raises(ValidationError) as refused:
+        clash.clean()
+
+    assert refused.value.message_dict == {"path": ["acme/platform is already taken."]}
+
+
+@pytest.mark.parametrize(
+    ("forced", "project_on", "groups_on", "decision"),
+    [
+        ("off", True, True, (False, "forced by the instance setting")),
+        ("on", False, False, (True, "forced by the instance setting")),
+        ("", True, False, (True, "on in the project")),
+        ("", False, False, (False, "off in the project and all its groups")),
+    ],
+)
+def test_the_decision_says_which_rule_decided(world, forced, project_on, groups_on, decision):
+    instance = InstanceSettings.load()
+    instance.code_suggestions = forced
+    instance.save()
+    world.project.code_suggestions = project_on
+    world.project.save()
+    for group in (world.group, world.subgroup):
+        group.code_suggestions = groups_on
+        group.save()
+
+    made = code_suggestions_decision(world.project)
+
+    assert (made.enabled, made.reason) == decision
+    assert made.enabled is decision[0]
+
+
+def test_a_project_is_found_by_its_path_with_its_group_in_one_query(
+    world, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        found = Project.objects.by_full_path("ACME/Platform/Tools")
+        assert found.group.full_path == "acme/platform"
