@@ -5,7 +5,8 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self) -> None:
-        from chat.metrics import PendingQuestions
+        from chat.metrics import ChatAnswers, PendingQuestions
         from codesuggest import metrics
 
         metrics.collect_at_scrape(PendingQuestions())
+        metrics.collect_at_scrape(ChatAnswers())

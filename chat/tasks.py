@@ -9,13 +9,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from redis import RedisError
 
+from chat.metrics import record_answer
 from chat.services import (
     history_purge_expired,
     question_answer,
     question_fail,
     questions_sweep,
 )
-from codesuggest import metrics
 from codesuggest.providers import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def answer_question(self: Task, question_id: int) -> None:
         logger.exception("Chat question %s failed", question_id)
         _give_up(question_id, "The chat model failed")
     finally:
-        metrics.CHAT_ANSWER_DURATION.labels(outcome).observe(time.perf_counter() - started)
+        record_answer(outcome=outcome, seconds=time.perf_counter() - started)
 
 
 def _give_up(question_id: int, error: str) -> None:

@@ -61,12 +61,6 @@ SUGGESTION_EVENTS = Counter(
     "Editors' suggestion telemetry (suggestion_shown, suggestion_accepted, ...)",
     ["event"],
 )
-CHAT_ANSWER_DURATION = Histogram(
-    "codesuggest_chat_answer_duration_seconds",
-    "Time of one attempt at answering a chat question, by how it ended",
-    ["outcome"],
-    buckets=SECONDS,
-)
 DATABASE_POOL = Gauge(
     "codesuggest_database_pool_connections",
     "PostgreSQL connection pools of the web processes, added up: size, idle, requests waiting",

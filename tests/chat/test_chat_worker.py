@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from django.db import connection
+from prometheus_client.parser import text_string_to_metric_families
 
 from chat.models import Message
 from tests.chat.conftest import CHAT, ask, history, read_events, sent_messages
@@ -247,3 +248,26 @@ def test_the_workers_log_lines_carry_the_id_of_the_request_that_asked(api, token
     ]
     assert [line["request_id"] for line in tagged] == ["chat-request-7"] * len(tagged)
     assert any(line["logger"] == "celery.app.trace" for line in tagged)
+
+
+def answer_attempts(client, outcome: str) -> float:
+    text = client.get("/-/metrics").content.decode()
+    return next(
+        (
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "codesuggest_chat_answer_duration_seconds_count"
+            and sample.labels["outcome"] == outcome
+        ),
+        0.0,
+    )
+
+
+def test_answers_made_by_a_worker_are_counted_in_every_web_process(api, client, tokens):
+    before = answer_attempts(client, "answered")
+
+    assert ask(api, tokens["alice"], "Counted?").status_code == 201
+
+    # Read by this process, which answered nothing itself.
+    wait_until(lambda: answer_attempts(client, "answered") == before + 1, message="the count")
