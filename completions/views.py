@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Generator
 from contextlib import closing
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -229,7 +230,8 @@ class DirectAccessView(CodeSuggestionsView):
                 "headers": {
                     "X-Gitlab-Realm": "self-managed",
                     "X-Gitlab-Global-User-Id": str(self.user.pk),
-                    "X-Gitlab-Host-Name": settings.CODESUGGEST_URL,
+                    # GitLab sends its configured host name, not a URL.
+                    "X-Gitlab-Host-Name": urlsplit(settings.CODESUGGEST_URL).hostname,
                 },
             },
             status=201,

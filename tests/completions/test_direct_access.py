@@ -6,7 +6,11 @@ from tests.conftest import INSUFFICIENT_SCOPE, make_token
 DIRECT_ACCESS = "/api/v4/code_suggestions/direct_access"
 
 
-def test_it_hands_out_a_short_lived_token_and_where_to_use_it(api, upstream, settings, bob_token):
+def test_it_hands_out_a_short_lived_token_and_where_to_use_it(
+    api, upstream, settings, world, bob_token
+):
+    settings.CODESUGGEST_URL = "https://codesuggest.example.com:8443"
+
     response = api.post(DIRECT_ACCESS, token=bob_token)
 
     assert response.status_code == 201
@@ -14,7 +18,11 @@ def test_it_hands_out_a_short_lived_token_and_where_to_use_it(api, upstream, set
     assert set(body) == {"base_url", "token", "expires_at", "headers"}
     assert body["base_url"] == f"{settings.CODESUGGEST_URL}/api/v4/code_suggestions"
     assert abs(body["expires_at"] - (time.time() + 3600)) < 60
-    assert body["headers"]["X-Gitlab-Realm"] == "self-managed"
+    assert body["headers"] == {
+        "X-Gitlab-Realm": "self-managed",
+        "X-Gitlab-Global-User-Id": str(world.bob.pk),
+        "X-Gitlab-Host-Name": "codesuggest.example.com",
+    }
 
 
 def test_its_token_gets_completions(api, upstream, bob_token):
