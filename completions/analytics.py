@@ -91,6 +91,13 @@ def usage_roll_up(*, now: datetime | None = None) -> int:
     return written
 
 
+def usage_catch_up() -> None:
+    """Roll up as many times as it takes to be current (seeding, benchmarks)."""
+    began = timezone.now()
+    while not UsageRollup.objects.filter(rolled_up_at__gte=began).exists():
+        usage_roll_up()
+
+
 def usage_roll_up_if_stale() -> None:
     """Roll up when the last run is older than the beat's interval: the page then never shows
     older numbers than beat would, and still shows today's where no beat runs."""

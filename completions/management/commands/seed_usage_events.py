@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat.models import Message, Role, State
-from completions.analytics import usage_roll_up
+from completions.analytics import usage_catch_up
 from completions.models import SuggestionEvent, UsageEvent
 from projects.models import Group, Project, User
 
@@ -77,7 +77,7 @@ class Command(BaseCommand):
             if options["verbosity"] > 1:
                 self.stderr.write(f"{made} usage events")
         if not no_roll_up:
-            usage_roll_up()
+            usage_catch_up()
 
 
 def _users(count: int) -> list[User]:
