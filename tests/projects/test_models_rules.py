@@ -144,3 +144,19 @@ def test_a_project_is_found_by_its_path_with_its_group_in_one_query(
     with django_assert_num_queries(1):
         found = Project.objects.by_full_path("ACME/Platform/Tools")
         assert found.group.full_path == "acme/platform"
+
+
+def test_the_instance_settings_come_from_the_shared_cache_and_a_save_is_seen_at_once(
+    db, django_assert_num_queries
+):
+    InstanceSettings.load()
+    # Every request reads them: after the first read, without a query.
+    with django_assert_num_queries(0):
+        assert InstanceSettings.load().code_suggestions == ""
+
+    instance = InstanceSettings.load()
+    instance.code_suggestions = "off"
+    instance.save()
+
+    assert InstanceSettings.load().code_suggestions == "off"
+    assert InstanceSettings.objects.get().pk == 1
