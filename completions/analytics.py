@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,6 +29,7 @@ from completions.models import (
     SuggestionEvent,
     UsageCounts,
     UsageDay,
+    UsageDayByUser,
     UsageDayTotal,
     UsageEvent,
     UsageRollup,
@@ -48,12 +49,9 @@ DELETE_BATCH = 10_000
 BUCKETS = [latency_bucket_field(index) for index in range(len(LATENCY_BUCKETS_MS))]
 FIRST_BYTE_BUCKETS = [first_byte_bucket_field(index) for index in range(len(LATENCY_BUCKETS_MS))]
 # Every column a UsageDay adds up, but its key.
-COUNTS = [
-    field.name
-    for field in UsageCounts._meta.get_fields()
-    if field.name not in ("id", "day", "language", "provider", "model")
-]
+COUNTS = [field.name for field in UsageCounts._meta.get_fields() if field.name not in ("id", "day")]
 SUCCEEDED = Q(status__lt=400)
+Cube = TypeVar("Cube", bound=UsageCounts)
 
 
 # Roll-up and retention ------------------------------------------------------------------------
@@ -79,10 +77,14 @@ def usage_roll_up(*, now: datetime | None = None) -> int:
             usage = usage.filter(created_at__lt=end)
             suggestions = suggestions.filter(created_at__lt=end)
         UsageDay.objects.filter(day__gte=since).delete()
+        UsageDayByUser.objects.filter(day__gte=since).delete()
         UsageDayTotal.objects.filter(day__gte=since).delete()
         SuggestionDay.objects.filter(day__gte=since).delete()
         written = len(UsageDay.objects.bulk_create(_usage_days(usage), batch_size=2000))
-        written += len(UsageDayTotal.objects.bulk_create(_usage_day_totals(since), batch_size=2000))
+        by_user = _coarser_days(UsageDayByUser, since, ("user_id", "project_id"))
+        written += len(UsageDayByUser.objects.bulk_create(by_user, batch_size=2000))
+        totals = _coarser_days(UsageDayTotal, since, ("language", "provider", "model"))
+        written += len(UsageDayTotal.objects.bulk_create(totals, batch_size=2000))
         written += len(
             SuggestionDay.objects.bulk_create(_suggestion_days(suggestions), batch_size=2000)
         )
@@ -157,19 +159,18 @@ def _usage_days(events: QuerySet[UsageEvent]) -> Iterable[UsageDay]:
         )
 
 
-def _usage_day_totals(since: date) -> Iterable[UsageDayTotal]:
+def _coarser_days(cube: type[Cube], since: date, keys: tuple[str, ...]) -> Iterable[Cube]:
+    """UsageDay's rows since `since` added up by day and `keys` only, as rows of `cube`."""
     rows = (
         UsageDay.objects.filter(day__gte=since)
-        .values("day", "language", "provider", "model")
+        .values("day", *keys)
         .annotate(**{f"{name}_sum": Sum(name) for name in COUNTS})
         .order_by()
     )
     for row in rows.iterator(chunk_size=5000):
-        yield UsageDayTotal(
+        yield cube(
             day=row["day"],
-            language=row["language"],
-            provider=row["provider"],
-            model=row["model"],
+            **{key: row[key] for key in keys},
             **{name: row[f"{name}_sum"] for name in COUNTS},
         )
 
@@ -231,30 +232,31 @@ class Table:
     rows: list[Sequence[Any]] = field(default_factory=list)
 
 
-def usage_days(filters: Filters, *, per_user: bool = False) -> QuerySet[Any]:
-    """The roll-up rows the filters select: everyone's totals, unless the filters or the
-    question (`per_user`) need each user's and project's rows."""
-    days: QuerySet[Any] = UsageDayTotal.objects.all()
-    if per_user or filters.user or filters.project or filters.group:
-        days = _each_users_days(filters)
-    days = days.filter(day__gte=filters.since, day__lte=filters.until)
-    if filters.language:
-        days = days.filter(language=filters.language)
-    if filters.model:
-        provider, _, model = filters.model.partition("/")
-        days = days.filter(provider=provider, model=model)
-    return days.order_by()
-
-
-def _each_users_days(filters: Filters) -> QuerySet[UsageDay]:
-    days = UsageDay.objects.all()
+def usage_days(
+    filters: Filters, *, per_user: bool = False, per_language: bool = False
+) -> QuerySet[Any]:
+    """The roll-up rows the filters select, from the smallest roll-up that has what the filters
+    and the question need: each user's and project's rows (`per_user`), each language's and
+    model's (`per_language`), both, or neither (everyone's totals)."""
+    each_user = per_user or bool(filters.user or filters.project or filters.group)
+    each_language = per_language or bool(filters.language or filters.model)
+    cube: type[UsageDay | UsageDayByUser | UsageDayTotal] = UsageDayTotal
+    if each_user:
+        cube = UsageDay if each_language else UsageDayByUser
+    # Lookups rather than chained filters: not every roll-up has every field, and only those
+    # it has are asked for.
+    lookups: dict[str, Any] = {"day__gte": filters.since, "day__lte": filters.until}
     if filters.group:
-        days = days.filter(project__group__in=_group_tree(filters.group))
+        lookups["project__group__in"] = _group_tree(filters.group)
     if filters.project:
-        days = days.filter(project=filters.project)
+        lookups["project"] = filters.project
     if filters.user:
-        days = days.filter(user=filters.user)
-    return days
+        lookups["user"] = filters.user
+    if filters.language:
+        lookups["language"] = filters.language
+    if filters.model:
+        lookups["provider"], _, lookups["model"] = filters.model.partition("/")
+    return cube.objects.filter(**lookups).order_by()
 
 
 def suggestion_days(filters: Filters) -> QuerySet[SuggestionDay]:
@@ -322,7 +324,7 @@ def _as_date(value: date | datetime) -> date:
 
 def top_by(filters: Filters, key: str, name: str, title: str, label: str, top: int) -> Table:
     rows = (
-        usage_days(filters, per_user=key != "language")
+        usage_days(filters, per_user=key != "language", per_language=key == "language")
         .values(key)
         .annotate(requests=Sum("requests"), chars=Sum("suggestion_chars"))
         .order_by("-requests", key)[:top]
@@ -392,7 +394,7 @@ def suggestions_by_day(filters: Filters) -> Table:
 
 def suggestions_by_model(filters: Filters) -> Table:
     rows = (
-        usage_days(filters)
+        usage_days(filters, per_language=True)
         .values("provider", "model")
         .annotate(
             requests=Sum("requests"),
@@ -480,7 +482,7 @@ def latency(filters: Filters) -> Table:
 
 def latency_by_model(filters: Filters) -> Table:
     rows = (
-        usage_days(filters)
+        usage_days(filters, per_language=True)
         .values("provider", "model")
         .annotate(requests=Sum("succeeded"), **_histograms())
         .order_by("-requests", "provider", "model")

@@ -99,9 +99,6 @@ class UsageCounts(models.Model):
     """What a roll-up row counts of the UsageEvents it stands for."""
 
     day = models.DateField()
-    language = models.CharField(max_length=64, blank=True)
-    provider = models.CharField(max_length=32, blank=True)
-    model = models.CharField(max_length=255, blank=True)
     requests = models.PositiveIntegerField(default=0)
     succeeded = models.PositiveIntegerField(default=0)
     rate_limited = models.PositiveIntegerField(default=0)
@@ -129,6 +126,27 @@ class UsageDay(UsageCounts):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     project = models.ForeignKey("projects.Project", null=True, on_delete=models.SET_NULL)
+    language = models.CharField(max_length=64, blank=True)
+    provider = models.CharField(max_length=32, blank=True)
+    model = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"]),
+            models.Index(fields=["user", "day"]),
+            models.Index(fields=["project", "day"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.requests}"
+
+
+class UsageDayByUser(UsageCounts):
+    """UsageDay without its language and model: a row or two per user a day, for what the page
+    shows of each user or project when it filters by neither language nor model."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    project = models.ForeignKey("projects.Project", null=True, on_delete=models.SET_NULL)
 
     class Meta:
         indexes = [
@@ -144,6 +162,10 @@ class UsageDay(UsageCounts):
 class UsageDayTotal(UsageCounts):
     """UsageDay without its user and project: a few rows a day, for what the page shows of
     everyone (each user's rows a day would be read otherwise)."""
+
+    language = models.CharField(max_length=64, blank=True)
+    provider = models.CharField(max_length=32, blank=True)
+    model = models.CharField(max_length=255, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["day"])]
