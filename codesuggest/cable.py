@@ -23,9 +23,11 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import HttpRequest
 from django.urls import path
 
 from chat import graphql as chat
+from codesuggest import observe
 from codesuggest.api.authentication import (
     AI_SCOPES,
     Credential,
@@ -33,11 +35,13 @@ from codesuggest.api.authentication import (
 )
 from codesuggest.api.errors import ApiError
 from codesuggest.api.graphql import Context, Schema, result_body
+from codesuggest.api.throttling import client_address
 from codesuggest.graphql import schema
 from projects.models import User
 
 logger = logging.getLogger(__name__)
 
+CABLE_PATH = "-/cable"
 SUBPROTOCOL = "actioncable-v1-json"
 # ActionCable's own interval; its clients call a connection stale after about two missed pings.
 PING_SECONDS = 3.0
@@ -55,9 +59,11 @@ class CableConsumer(AsyncJsonWebsocketConsumer):
     credential: Credential
 
     async def connect(self) -> None:
+        self.opened = time.perf_counter()
         caller = await _authenticate(self.scope)
         if caller is None or SUBPROTOCOL not in self.scope.get("subprotocols", []):
             await self.close()  # before accepting: the handshake is answered 403
+            self._log_session(status=403)
             return
         self.user, self.credential = caller
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
@@ -69,6 +75,21 @@ class CableConsumer(AsyncJsonWebsocketConsumer):
         for task in [*getattr(self, "subscriptions", {}).values(), getattr(self, "pinger", None)]:
             if task is not None:
                 task.cancel()
+        if hasattr(self, "user"):
+            self._log_session(status=101, close_code=code)
+
+    def _log_session(self, *, status: int, **details: object) -> None:
+        """A socket's line in the request log, as the HTTP requests have theirs: the server's
+        access log has none for websockets."""
+        observe.log_request(
+            method="GET",
+            path=self.scope["path"],
+            endpoint=CABLE_PATH,
+            status=status,
+            seconds=time.perf_counter() - self.opened,
+            remote_ip=_client_address(self.scope),
+            **details,
+        )
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("identifier"), str):
@@ -155,4 +176,14 @@ def _authenticate(scope: dict[str, Any]) -> tuple[User, Credential] | None:
         return None
 
 
-websocket_urlpatterns = [path("-/cable", CableConsumer.as_asgi())]
+def _client_address(scope: dict[str, Any]) -> str:
+    """The caller's address as the API's log has it (behind the TLS proxy, the forwarded one)."""
+    request = HttpRequest()
+    request.META["REMOTE_ADDR"] = (scope.get("client") or ("",))[0]
+    forwarded = dict(scope.get("headers", [])).get(b"x-forwarded-for")
+    if forwarded is not None:
+        request.META["HTTP_X_FORWARDED_FOR"] = forwarded.decode("latin-1")
+    return client_address(request)
+
+
+websocket_urlpatterns = [path(CABLE_PATH, CableConsumer.as_asgi())]

@@ -68,24 +68,39 @@ def _finish(request: HttpRequest, response: HttpResponse, seconds: float, upstre
         upstream_seconds=upstream,
     )
     metrics.sample_database_pool(lambda: getattr(connection, "pool", None))
-    fields: dict[str, object] = {
-        "method": request.method,
+    details = {"upstream_ms": round(upstream * 1000, 1)} if upstream else {}
+    log_request(
+        method=request.method or "",
         # The path alone: a query string may hold a token (`?private_token=`).
-        "path": request.path,
-        "endpoint": endpoint,
-        "status": response.status_code,
-        "duration_ms": round(seconds * 1000, 1),
-        "remote_ip": client_address(request),
-    }
-    if upstream:
-        fields["upstream_ms"] = round(upstream * 1000, 1)
-    logger.info(
-        "%s %s %s %.0fms",
-        request.method,
-        request.path,
-        response.status_code,
-        seconds * 1000,
-        extra=fields,
+        path=request.path,
+        endpoint=endpoint,
+        status=response.status_code,
+        seconds=seconds,
+        remote_ip=client_address(request),
+        **details,
     )
     metrics.end_request()
     logs.set_request_id(None)
+
+
+def log_request(
+    *,
+    method: str,
+    path: str,
+    endpoint: str,
+    status: int,
+    seconds: float,
+    remote_ip: str,
+    **details: object,
+) -> None:
+    """The one log line of a request, or of a websocket session when it ends."""
+    fields: dict[str, object] = {
+        "method": method,
+        "path": path,
+        "endpoint": endpoint,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 1),
+        "remote_ip": remote_ip,
+        **details,
+    }
+    logger.info("%s %s %s %.0fms", method, path, status, seconds * 1000, extra=fields)

@@ -355,3 +355,24 @@ def _epoch(timestamp: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(timestamp).timestamp()
+
+
+def test_each_socket_has_a_line_in_the_request_log_without_its_token(tokens, tmp_path):
+    env = {"CODESUGGEST_EMBEDDED": "true", "REDIS_URL": "", "LOG_FORMAT": "json"}
+    log = tmp_path / "server.log"
+    with server_process(env, production=True, log=log) as url:
+        with cable(url, tokens["alice"]) as socket:
+            assert json.loads(socket.recv(timeout=10))["type"] == "welcome"
+        with pytest.raises(InvalidStatus):
+            cable(url, "glpat-not-a-real-token")
+        time.sleep(0.5)  # the closed socket's line is written once the server sees it go
+
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    sockets = [line for line in lines if line.get("endpoint") == "-/cable"]
+    assert [(line["path"], line["status"]) for line in sockets] == [
+        ("/-/cable", 101),
+        ("/-/cable", 403),
+    ]
+    assert sockets[0]["close_code"] == 1000
+    assert sockets[0]["remote_ip"] == "127.0.0.1"
+    assert tokens["alice"] not in log.read_text()
