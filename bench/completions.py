@@ -117,7 +117,9 @@ def check_answer(url: str, token: str) -> None:
         data=REQUEST_BODY,
         headers={"Content-Type": "application/json", "PRIVATE-TOKEN": token},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    # The first request waits for a worker to load the application (gunicorn listens before
+    # that): several seconds for four workers on busy cores.
+    with urllib.request.urlopen(request, timeout=60) as response:
         body = json.loads(response.read())
     if not body.get("choices"):
         sys.exit(f"The service answered without a suggestion: {body}")
