@@ -81,7 +81,13 @@ def main() -> None:
     from django.utils import timezone
 
     from completions.analytics import usage_catch_up, usage_roll_up
-    from completions.models import UsageDay, UsageEvent, UsageRollup
+    from completions.models import (
+        UsageDay,
+        UsageDayByUser,
+        UsageDayTotal,
+        UsageEvent,
+        UsageRollup,
+    )
     from projects.models import Group, Project, User
 
     call_command("migrate", "--no-input", verbosity=0)
@@ -97,7 +103,11 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
     events = UsageEvent.objects.count()
-    print(f"{events:,} usage events, {UsageDay.objects.count():,} rows of daily roll-up")
+    print(
+        f"{events:,} usage events; daily roll-up rows: {UsageDay.objects.count():,} by user, "
+        f"project, language and model, {UsageDayByUser.objects.count():,} by user and project, "
+        f"{UsageDayTotal.objects.count():,} by language and model"
+    )
 
     staff, _ = User.objects.get_or_create(username="bench-admin", defaults={"is_staff": True})
     client = Client(HTTP_HOST="localhost")
