@@ -8,27 +8,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
-
-from django.db import connection
 
 from codesuggest.celery import app as celery_app
+from tests.services import database_url_for_processes
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # A message taken by a killed worker is handed out again after this long.
 VISIBILITY_TIMEOUT = 2
-
-
-def test_database_url() -> str:
-    """The URL of the database the tests use (pytest-django has renamed it by now)."""
-    settings = connection.settings_dict
-    if settings["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{settings['NAME']}"
-    user = quote(settings["USER"] or "")
-    password = f":{quote(settings['PASSWORD'])}" if settings["PASSWORD"] else ""
-    host = settings["HOST"] or "127.0.0.1"
-    port = settings["PORT"] or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{quote(settings['NAME'])}"
 
 
 class Worker:
@@ -51,7 +37,7 @@ class Worker:
         self.env = {
             **os.environ,
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "test-only-secret-key",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url_for_processes(),
             "CELERY_BROKER_URL": broker_url,
             "REDIS_URL": broker_url,
             "CELERY_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),

@@ -14,7 +14,7 @@ from tests.completions.conftest import COMPLETIONS, completion_body
 from tests.conftest import make_token
 from tests.services import server_process
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def post(url: str, token: str) -> int:
