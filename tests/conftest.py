@@ -12,8 +12,12 @@ from django.test import Client
 from codesuggest.shared_redis import shared_redis
 from completions import usage
 from projects.models import AccessLevel, Group, Membership, PersonalAccessToken, Project, User
-from tests.redis_guard import shared_redis_guard  # noqa: F401  (around every test)
-from tests.services import own_redis  # noqa: F401  (a fixture for every test)
+
+# Fixtures for every test module: the guard runs around each test; the others on request.
+from tests.chat.worker import worker  # noqa: F401
+from tests.fake_servers import model_server  # noqa: F401
+from tests.redis_guard import shared_redis_guard  # noqa: F401
+from tests.services import own_redis, redis_server  # noqa: F401
 
 
 @dataclass

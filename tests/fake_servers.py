@@ -494,6 +494,14 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[FakeOpenAIServer]:
+    """An OpenAI-compatible model server for a whole module whose tests start the service or a
+    worker once (they reset it between tests)."""
+    with FakeOpenAIServer() as server:
+        yield server
+
+
 @pytest.fixture
 def openai_server() -> Iterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as server:

@@ -182,6 +182,15 @@ class RedisServer:
         self.process.send_signal(signal.SIGCONT)
 
 
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A Redis server of a module's own, for tests that share one worker or server process."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.kill()
+
+
 @pytest.fixture
 def own_redis(tmp_path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path)

@@ -15,10 +15,10 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from chat.models import Message, Role
-from tests.chat.worker import Worker, use_broker
+from tests.chat.worker import use_broker
 from tests.conftest import make_token
 from tests.fake_servers import FakeOpenAIServer, Reply, pieces
-from tests.services import RedisServer, server_process
+from tests.services import server_process
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -33,32 +33,6 @@ subscription aiCompletionResponse($userId: UserID, $clientSubscriptionId: String
     chunkId extras { sources }
   }
 }"""
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.kill()
-
-
-@pytest.fixture(scope="module")
-def model_server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker, redis_server, model_server, tmp_path_factory):
-    worker = Worker(
-        broker_url=redis_server.url,
-        model_url=model_server.url,
-        log_dir=tmp_path_factory.mktemp("celery"),
-    )
-    worker.start()
-    yield worker
-    worker.stop()
 
 
 @pytest.fixture(scope="module")

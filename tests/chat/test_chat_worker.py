@@ -15,52 +15,24 @@ from chat.models import Message
 from tests.chat.conftest import CHAT, ask, history, read_events, sent_messages
 from tests.chat.worker import Worker, use_broker
 from tests.conftest import Api
-from tests.fake_servers import FakeOpenAIServer, Reply, pieces
-from tests.services import RedisServer
+from tests.fake_servers import Reply, pieces
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ANSWER = "Use the class keyword, then def for each method, then end."
 
 
-@pytest.fixture(scope="module")
-def broker_url(tmp_path_factory) -> Iterator[str]:
-    """A Redis server of these tests' own: the shared one is never emptied or written to."""
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server.url
-    server.kill()
-
-
-@pytest.fixture(scope="module")
-def model_server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker, broker_url, model_server, tmp_path_factory):
-    worker = Worker(
-        broker_url=broker_url,
-        model_url=model_server.url,
-        log_dir=tmp_path_factory.mktemp("celery"),
-    )
-    worker.start()
-    yield worker
-    worker.stop()
-
-
 @pytest.fixture(autouse=True)
-def through_the_worker(worker, broker_url, model_server, settings) -> Iterator[Worker]:
+def through_the_worker(worker, redis_server, model_server, settings) -> Iterator[Worker]:
     # The earlier test's chat keys only: the broker's queue bindings live in this database too.
-    client = redis.Redis.from_url(broker_url)
+    client = redis.Redis.from_url(redis_server.url)
     for key in client.scan_iter("codesuggest:chat:*"):
         client.delete(key)
     model_server.requests.clear()
     model_server.chat_text = ANSWER
-    settings.CHAT_REDIS_URL = broker_url
+    settings.CHAT_REDIS_URL = redis_server.url
     settings.CHAT_TIMEOUT = 15.0
-    use_broker(broker_url)
+    use_broker(redis_server.url)
     yield worker
     use_broker(None)
 

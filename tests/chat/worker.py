@@ -7,10 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from codesuggest.celery import app as celery_app
-from tests.services import database_url_for_processes
+from tests.fake_servers import FakeOpenAIServer
+from tests.services import RedisServer, database_url_for_processes
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # A message taken by a killed worker is handed out again after this long.
@@ -122,3 +126,23 @@ def use_broker(broker_url: str | None) -> None:
         task_always_eager=broker_url is None,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
     )
+
+
+@pytest.fixture(scope="module")
+def worker(
+    django_db_setup: None,
+    django_db_blocker: object,
+    redis_server: RedisServer,
+    model_server: FakeOpenAIServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Worker]:
+    """A worker process for a module's tests: questions from `redis_server`, answers from
+    `model_server`, on the tests' database (which must exist first: django_db_setup)."""
+    worker = Worker(
+        broker_url=redis_server.url,
+        model_url=model_server.url,
+        log_dir=tmp_path_factory.mktemp("celery"),
+    )
+    worker.start()
+    yield worker
+    worker.stop()

@@ -61,12 +61,6 @@ def broken_stream(breakage: str, *, after_first_chunk: bool) -> tuple[Reply, str
     return Reply(chunks=[*lead, *chunks], cut_off=cut_off), f"The openai model server {message}"
 
 
-@pytest.fixture(scope="module")
-def model_server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
 @pytest.fixture(autouse=True)
 def _fresh_model_server(model_server: FakeOpenAIServer) -> None:
     model_server.reset()
