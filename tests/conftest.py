@@ -2,12 +2,15 @@
 member) and charlie (an outsider)."""
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.core.management.base import CommandError
+from django.test import Client, TransactionTestCase
 
 from codesuggest.shared_redis import shared_redis
 from completions import usage
@@ -29,6 +32,28 @@ class World:
     subgroup: Group
     project: Project  # private, in the subgroup
     public_project: Project
+
+
+def _flush_retried_after_a_deadlock(flush: Callable[[TransactionTestCase], None]) -> Callable:
+    """A server process or worker a test started may still be writing (a usage event after its
+    response) while the test's database is emptied: PostgreSQL may then end the TRUNCATE as one
+    side of a deadlock, and the next test would start on the rows left behind. Tried again."""
+
+    def flush_until_done(test: TransactionTestCase) -> None:
+        for attempt in range(3):
+            try:
+                return flush(test)
+            except CommandError as error:
+                if attempt == 2 or "deadlock" not in str(error.__cause__):
+                    raise
+                time.sleep(0.5)
+
+    return flush_until_done
+
+
+TransactionTestCase._fixture_teardown = _flush_retried_after_a_deadlock(  # type: ignore[method-assign]
+    TransactionTestCase._fixture_teardown
+)
 
 
 @pytest.fixture(autouse=True)

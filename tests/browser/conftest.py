@@ -20,6 +20,8 @@ from tests.services import unavailable
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 BROWSER_TESTS = Path(__file__).parent
+# How long an action or an assertion waits for the page.
+TIMEOUT_MS = 10_000
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -54,8 +56,11 @@ def chromium() -> Iterator:
     """
     if not CHROMIUM.exists():
         unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # The same patience for assertions as for actions (the context's default timeout): 5 s, the
+    # default, was too short for a click's effect on a machine busy with other test runs.
+    expect.set_options(timeout=TIMEOUT_MS)
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
@@ -77,7 +82,7 @@ def page(chromium, live_server, external_requests) -> Iterator:
     context = chromium.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(TIMEOUT_MS)
 
     def only_own_host(route) -> None:
         url = urlparse(route.request.url)
