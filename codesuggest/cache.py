@@ -96,8 +96,8 @@ class PooledRedisCache(RedisCache):
         self._class = PooledRedisCacheClient
 
     def clear(self) -> None:
-        """Delete this cache's keys only. Django's clear() is FLUSHDB, which would also empty
-        what shares the Redis database: chat streams, rate limits, other services."""
+        """Delete this cache's keys only. Django's clear() empties the whole Redis database,
+        with what shares it: chat streams, rate limits, other services."""
         client = self._cache.get_client(write=True)  # type: ignore[attr-defined]
         batch: list[bytes] = []
         for key in client.scan_iter(match=self.make_key("*"), count=1000):
