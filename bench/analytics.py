@@ -95,7 +95,7 @@ def main() -> None:
         started = time.perf_counter()
         call_command("seed_usage_events", count=args.count, no_roll_up=True)
         print(f"seeded {args.count:,} usage events in {time.perf_counter() - started:.0f} s")
-    # A reused database may have been migrated to a new roll-up, which starts empty.
+    # Seeded without its roll-up (above, so that the first roll-up is timed on its own).
     if not UsageRollup.objects.filter(rolled_up_at__isnull=False).exists():
         started = time.perf_counter()
         usage_catch_up()
