@@ -81,6 +81,10 @@ def test_a_token_created_in_the_admin_works_over_http_and_back_does_not_fail(
     expect(page.locator("h1")).to_have_text("Personal access token created")
     plaintext = page.input_value("#personal-access-token")
     assert plaintext.startswith("glpat-")
+    # The button works once its script has run (a click before that does nothing), and the
+    # clipboard takes writes only from the focused page.
+    page.wait_for_load_state("load")
+    page.bring_to_front()
     page.click("button[data-copy]")
     expect(page.locator("button[data-copy]")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == plaintext
