@@ -61,6 +61,7 @@ def test_a_language_filter_narrows_every_table(seeded_page):
     page.click("input[type=submit][value=Show]")
 
     expect(page).to_have_url(re.compile(r"language=python"))
+    page.wait_for_load_state("load")  # the URL changes before the new page's tables are there
     assert column(page, "top_languages", 1) == ["python"]
     page.click("#table-activity_by_day summary")
     python = UsageEvent.objects.filter(language="python").count()
