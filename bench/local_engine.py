@@ -25,14 +25,14 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from completions.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine
-from completions.local_engine.corpora import (
+from codesuggest.providers.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine
+from codesuggest.providers.local_engine.corpora import (
     SourceFile,
     build_base_model,
     corpus_files,
     files_under,
 )
-from completions.local_engine.tokens import tokenize
+from codesuggest.providers.local_engine.tokens import tokenize
 
 SEED = 20240501
 HELD_OUT_SHARE = 0.05

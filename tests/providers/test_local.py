@@ -1,4 +1,4 @@
-"""The local provider hands requests to the built-in engine (completions.local_engine)."""
+"""The local provider hands requests to the built-in engine (codesuggest.providers.local_engine)."""
 
 import pytest
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from completions.local_engine import LocalEngine
+from codesuggest.providers.local_engine import LocalEngine
 
 
 class Command(BaseCommand):

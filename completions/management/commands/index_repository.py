@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from completions.local_engine import LocalEngine
+from codesuggest.providers.local_engine import LocalEngine
 from projects.models import Project
 
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from completions.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine, corpora
-from completions.local_engine.corpora import SourceFile
+from codesuggest.providers.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine, corpora
+from codesuggest.providers.local_engine.corpora import SourceFile
 
 # A tiny "standard library" for the base model: the tests never build the real one.
 BASE_CORPUS = {
