@@ -37,8 +37,8 @@ run-port-free:
 
 # The suite runs with DJANGO_DEBUG off, as in production, and in the embedded mode: settings would
 # otherwise refuse SQLite and the in-process cache (CI's first pass), and the processes some tests
-# start without a DATABASE_URL (tests/projects/test_settings.py). Tests of that refusal set their
-# own environment.
+# start without a DATABASE_URL (tests/codesuggest/test_settings.py). Tests of that refusal set
+# their own environment.
 test: $(STAMP)
 	mkdir -p var
 	DJANGO_SECRET_KEY=test-only-secret-key-long-enough-for-hs256 CODESUGGEST_EMBEDDED=true \
