@@ -28,7 +28,7 @@ from chat.services import (
     resource_resolve,
 )
 from codesuggest.api import params
-from codesuggest.api.errors import ApiError
+from codesuggest.api.errors import ApiError, as_api_error
 from codesuggest.api.graphql import (
     RESOURCE_NOT_AVAILABLE,
     AiModelID,
@@ -40,6 +40,7 @@ from codesuggest.api.graphql import (
     global_id_parts,
 )
 from codesuggest.api.views import gitlab_time
+from codesuggest.errors import RateLimited, RecordNotFound
 from projects.models import User
 
 # GitLab's global ID types of the resources chat knows, by the REST API's resource types.
@@ -156,14 +157,12 @@ class Mutation:
                 ],
                 client_subscription_id=data["client_subscription_id"],
             )
-        except ApiError as exc:
-            if exc.status != 429:
-                raise
+        except RateLimited as exc:
             # GitLab's answer past its ai_action limit: the REST message as a GraphQL error,
             # and here also when to try again.
             raise GraphQLError(
-                exc.body["message"]["error"],
-                extensions={"retryAfter": int(exc.headers["Retry-After"])},
+                as_api_error(exc).body["message"]["error"],
+                extensions={"retryAfter": exc.retry_after},
             ) from None
         return AiActionPayload(
             request_id=str(message.request_id),
@@ -219,10 +218,8 @@ def chat_resource(user: User, resource_id: str | None, project_id: str | None) -
             resource_id=key,
             project_id=record_id(project[1]) if project else None,
         )
-    except ApiError as exc:
-        if exc.status == 404:
-            raise GraphQLError(RESOURCE_NOT_AVAILABLE) from None
-        raise
+    except RecordNotFound:
+        raise GraphQLError(RESOURCE_NOT_AVAILABLE) from None
 
 
 # aiMessages -------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Duo Chat: asking (web process), answering (Celery worker), history and its purge."""
 
-import json
 import logging
 import re
 import threading
@@ -21,9 +20,9 @@ from chat import leases, relay
 from chat.models import RESET, Message, Role, State
 from chat.params import CONTEXT_CATEGORIES
 from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
-from codesuggest.api import errors
 from codesuggest.api.params import INT_MAX
 from codesuggest.api.throttling import enforce_chat_rate_limit
+from codesuggest.errors import FeatureHidden, RecordNotFound, Unavailable
 from codesuggest.features import provider_config
 from codesuggest.providers import (
     ChatRequest,
@@ -46,9 +45,9 @@ DISPATCH_ERRORS = (KombuError, RedisError, OSError)
 
 
 def require_chat_access(user: User) -> None:
-    """Chat hides itself from a user who may not use it (404, as GitLab)."""
+    """Chat hides itself from a user who may not use it (a 404, as GitLab)."""
     if not user.chat_access:
-        raise errors.not_found()
+        raise FeatureHidden()
 
 
 def chat_features_available(user: User) -> list[str]:
@@ -75,7 +74,7 @@ def resource_resolve(
 ) -> Resource:
     """The resource the question is about, resolved to this service's groups and projects.
 
-    Raises 404 "Not found" for one that does not exist, one the user may not see and one of a
+    Raises RecordNotFound for one that does not exist, one the user may not see and one of a
     type this service does not store, alike: no one learns which private ids exist."""
     if resource_type is None or resource_id is None:
         return Resource()  # GitLab ignores one without the other
@@ -83,7 +82,7 @@ def resource_resolve(
     if resource_type == "group":
         group = Group.objects.filter(pk=record_id(key)).first()
         if group is None or not group.is_visible_to(user):
-            raise errors.record_not_found()
+            raise RecordNotFound()
         return Resource("group", key, None, f'the group "{group.name}" ({group.full_path})')
     if resource_type == "project":
         project = _visible_project(user, record_id(key))
@@ -92,30 +91,30 @@ def resource_resolve(
         )
     if resource_type == "commit":
         if project_id is None:
-            raise errors.record_not_found()
+            raise RecordNotFound()
         project = _visible_project(user, project_id)
         if not COMMIT_SHA.fullmatch(key):
-            raise errors.record_not_found()
+            raise RecordNotFound()
         return Resource(
             "commit", key, project.pk, f"the commit {key} in the project {project.full_path}"
         )
     # issue, epic, merge_request: records this service does not keep.
-    raise errors.record_not_found()
+    raise RecordNotFound()
 
 
 def record_id(value: str) -> int:
-    """A record's id as the API takes it; 404 Not found for anything else."""
+    """A record's id as the API takes it; RecordNotFound for anything else."""
     # ASCII digits only ("²" is a digit to str.isdigit, but no id), and no more than a bigint
     # holds (checked before int(), which raises ValueError past 4,300 digits).
     if value.isascii() and value.isdigit() and len(value) <= 19 and int(value) <= INT_MAX:
         return int(value)
-    raise errors.record_not_found()
+    raise RecordNotFound()
 
 
 def _visible_project(user: User, project_id: int) -> Project:
     project = Project.objects.select_related("group").filter(pk=project_id).first()
     if project is None or not project.is_visible_to(user):
-        raise errors.record_not_found()
+        raise RecordNotFound()
     return project
 
 
@@ -166,7 +165,7 @@ def question_submit(
             "Chat question %s could not be queued: %s: %s", question.pk, type(exc).__name__, exc
         )
         question_fail(question_id=question.pk, error="The question could not be queued")
-        raise errors.service_unavailable("chat cannot queue questions right now") from None
+        raise Unavailable("chat cannot queue questions right now") from None
     return question
 
 
@@ -224,9 +223,7 @@ def relay_required(consequence: str) -> Iterator[None]:
     try:
         yield
     except relay.RelayUnavailable:
-        raise errors.service_unavailable(
-            f"chat cannot reach its answer relay (Redis); {consequence}"
-        ) from None
+        raise Unavailable(f"chat cannot reach its answer relay (Redis); {consequence}") from None
 
 
 def question_dispatch(question_id: int) -> None:
@@ -458,24 +455,19 @@ def history_purge_expired() -> int:
 # Streaming to the client ----------------------------------------------------------------------
 
 
-def subscription_events(*, user: User, subscription_id: str) -> Iterator[bytes]:
-    """The answer published for this user's subscription, as Server-Sent Events."""
+def subscription_events(
+    *, user: User, subscription_id: str
+) -> Iterator[tuple[str, dict[str, Any]] | None]:
+    """The events published for this user's subscription, as (event, data), ending with `done` or
+    `error`; None whenever a while has passed without one (time for a keep-alive)."""
     # Long enough for a reader that connects before the question is asked.
     timeout = settings.CHAT_TIMEOUT * 2
     try:
         for item in relay.stream_read(user.pk, subscription_id, timeout=timeout):
-            if item is None:
-                yield b": keep-alive\n\n"
-                continue
-            event, data = item
-            yield sse_event(event, data)
-            if event in ("done", "error"):
+            yield item
+            if item is not None and item[0] in ("done", "error"):
                 return
     except relay.RelayUnavailable:
-        yield sse_event("error", {"message": "Chat cannot reach its answer relay (Redis)"})
+        yield "error", {"message": "Chat cannot reach its answer relay (Redis)"}
         return
-    yield sse_event("error", {"message": "No answer was published in time"})
-
-
-def sse_event(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+    yield "error", {"message": "No answer was published in time"}

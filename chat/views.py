@@ -13,6 +13,7 @@ from chat.services import (
     subscription_events,
 )
 from codesuggest.api.authentication import AI_SCOPES
+from codesuggest.api.sse import KEEP_ALIVE, sse_event
 from codesuggest.api.views import ApiView
 
 
@@ -62,7 +63,7 @@ class ChatSubscriptionView(ApiView):
         events = subscription_events(user=user, subscription_id=subscription_id)
         release_database_connection()
         return StreamingHttpResponse(
-            events,
+            (KEEP_ALIVE if item is None else sse_event(*item) for item in events),
             content_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -1,6 +1,5 @@
 """From an editor's request to clean suggestions: intent, language, prompt, provider, clean-up."""
 
-import json
 import re
 import time
 from collections.abc import Generator
@@ -253,7 +252,3 @@ def _prepend(first: str | None, rest: Generator[str]) -> Generator[str]:
         if first:
             yield first
         yield from rest
-
-
-def sse_event(event: str, data: object) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"

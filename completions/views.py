@@ -19,6 +19,7 @@ from codesuggest.api.authentication import (
 )
 from codesuggest.api.params import Schema
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
+from codesuggest.api.sse import sse_event
 from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView
 from codesuggest.providers import ProviderError
@@ -32,7 +33,6 @@ from completions.params import (
 from completions.services import (
     SuggestionRequest,
     Suggestions,
-    sse_event,
     stream_suggestion,
     suggest,
 )
@@ -153,7 +153,7 @@ def _raw_chunks(chunks: Generator[str]) -> Generator[str]:
         raise ResponseBrokenOff from None
 
 
-def _sse_frames(suggestions: Suggestions, chunks: Generator[str]) -> Generator[str]:
+def _sse_frames(suggestions: Suggestions, chunks: Generator[str]) -> Generator[bytes]:
     with closing(chunks):
         yield sse_event("stream_start", {"model": suggestions.model})
         try:

@@ -1,7 +1,8 @@
 """The one way an API request fails: an `ApiError` carrying GitLab's exact status and body.
 
-Views and services raise the helpers below; `exception_handler` (DRF) and `error_response`
-(plain Django views and middleware) turn them, and every other exception, into responses.
+Views raise the helpers below, and services the application errors of `codesuggest/errors.py`;
+`exception_handler` (DRF) and `error_response` (plain Django views and middleware) turn them, and
+every other exception, into responses.
 """
 
 import logging
@@ -12,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Unread
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from codesuggest import errors as application
 from codesuggest.outages import DATABASE
 from codesuggest.providers import ProviderError
 
@@ -118,6 +120,8 @@ def as_api_error(exc: Exception) -> ApiError:
     """Map any exception to the error GitLab would answer with."""
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, application.ApplicationError):
+        return from_application_error(exc)
     if isinstance(exc, ProviderError):
         return ApiError(exc.status, {"message": str(exc)})
     if isinstance(exc, OperationalError | InterfaceError):
@@ -141,6 +145,19 @@ def as_api_error(exc: Exception) -> ApiError:
     if isinstance(exc, drf.NotAcceptable):
         return ApiError(406, {"error": "406 Not Acceptable"})
     logger.exception("Unhandled error while answering an API request", exc_info=exc)
+    return server_error()
+
+
+def from_application_error(exc: application.ApplicationError) -> ApiError:
+    if isinstance(exc, application.FeatureHidden):
+        return not_found()
+    if isinstance(exc, application.RecordNotFound):
+        return record_not_found()
+    if isinstance(exc, application.RateLimited):
+        return rate_limited(exc.retry_after)
+    if isinstance(exc, application.Unavailable):
+        return service_unavailable(exc.what)
+    logger.exception("An application error with no API answer", exc_info=exc)
     return server_error()
 
 

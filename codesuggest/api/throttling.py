@@ -27,6 +27,7 @@ from rest_framework.request import Request
 
 from codesuggest import metrics
 from codesuggest.api import errors
+from codesuggest.errors import RateLimited
 
 LOGIN_WINDOW_SECONDS = 60
 LOGIN_FAILURE_WINDOW_SECONDS = 10 * 60
@@ -175,4 +176,4 @@ def enforce_chat_rate_limit(*, user_id: int) -> None:
     )
     if retry_after:
         metrics.RATE_LIMITED.labels("chat").inc()
-        raise errors.rate_limited(retry_after)
+        raise RateLimited(retry_after)
