@@ -22,6 +22,18 @@ from tests.fake_servers import model_server  # noqa: F401
 from tests.redis_guard import shared_redis_guard  # noqa: F401
 from tests.services import own_redis, redis_server  # noqa: F401
 
+# The fixtures that start a real service or need one: a test using one is marked `services`, so
+# that `-m "not services"` runs without Redis, PostgreSQL or a Celery worker.
+SERVICE_FIXTURES = frozenset({"redis_server", "own_redis", "worker", "own_postgres"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fails, before its fixtures start anything, a test using a service without the marker."""
+    used = SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    if used and item.get_closest_marker("services") is None:
+        pytest.fail(f"uses {', '.join(sorted(used))}: mark it services", pytrace=False)
+
 
 @dataclass
 class World:

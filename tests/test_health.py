@@ -37,6 +37,7 @@ def test_readiness_checks_the_database_alone_without_redis(client, settings):
     assert response.json() == {"status": "ok", "db_check": [{"status": "ok"}]}
 
 
+@pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_readiness_checks_redis_when_it_is_configured(client, settings, own_redis):
     settings.REDIS_URL = own_redis.url
@@ -93,6 +94,7 @@ def test_health_answers_gitlabs_text(client):
     assert response.content == b"GitLab OK"
 
 
+@pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_readiness_checks_the_celery_broker_when_there_is_one(client, settings, own_redis):
     settings.REDIS_URL = ""

@@ -36,6 +36,7 @@ def test_no_code_test_or_benchmark_empties_a_redis_database():
     assert offenders == []
 
 
+@pytest.mark.services
 def test_the_cache_clears_its_own_keys_and_nothing_else_in_its_database(own_redis):
     # Django's RedisCache.clear() empties the database: the chat relay's streams and the rate
     # limits live beside the cache, as may another service's keys on a shared Redis.
@@ -51,6 +52,7 @@ def test_the_cache_clears_its_own_keys_and_nothing_else_in_its_database(own_redi
     assert sorted(neighbour.keys()) == [b"codesuggest:chat:stream", b"someone-else"]
 
 
+@pytest.mark.services
 def test_a_write_into_another_database_of_the_shared_redis_is_refused_and_fails_the_test():
     if not port_open("redis://127.0.0.1:6379", 6379):
         unavailable("Redis is not running at 127.0.0.1:6379")
@@ -67,6 +69,7 @@ def test_a_write_into_another_database_of_the_shared_redis_is_refused_and_fails_
         redis_guard.report()
 
 
+@pytest.mark.services
 def test_the_database_given_to_the_run_is_let_through_and_no_other(own_redis, monkeypatch):
     # A Redis of the test's own plays the shared one, with database 3 given to the run.
     monkeypatch.setattr(redis_guard, "SHARED", SharedRedis(frozenset({own_redis.port}), 3))
@@ -89,6 +92,7 @@ def test_the_database_given_to_the_run_is_let_through_and_no_other(own_redis, mo
     given.delete("kept")
 
 
+@pytest.mark.services
 def test_a_redis_of_the_tests_own_is_let_through_whatever_the_database(own_redis):
     client = redis.Redis(port=own_redis.port, db=5)
     client.set("key", "value")

@@ -73,6 +73,7 @@ def test_the_window_resets_in_the_next_minute(api, settings, world, monkeypatch)
     assert complete(api, token).status_code == 200
 
 
+@pytest.mark.services
 def test_the_counters_expire_in_redis(api, settings, world, own_redis):
     settings.REDIS_URL = own_redis.url
     settings.CODE_SUGGESTIONS_RATE_LIMIT = 5
