@@ -49,9 +49,12 @@ def database_url_for_processes() -> str:
     db = connection.settings_dict
     if not database_is_postgresql():
         return f"sqlite:///{db['NAME']}"
-    credentials = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    # Every character quoted, "/" too: a password or name holding "/", "#" or "?" stays whole.
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += f":{quote(db['PASSWORD'], safe='')}"
     host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'])}"
+    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
 
 
 def free_port() -> int:
