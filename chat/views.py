@@ -12,7 +12,7 @@ from chat.services import (
     resource_resolve,
     subscription_events,
 )
-from codesuggest.api.authentication import AI_SCOPES
+from codesuggest.api.scopes import AI_SCOPES
 from codesuggest.api.sse import KEEP_ALIVE, sse_event
 from codesuggest.api.views import ApiView
 

@@ -28,15 +28,12 @@ from django.urls import path
 
 from chat import graphql as chat
 from codesuggest import observe
-from codesuggest.api.authentication import (
-    AI_SCOPES,
-    Credential,
-    authenticate_personal_access_token,
-)
 from codesuggest.api.errors import ApiError
 from codesuggest.api.graphql import Context, Schema, result_body
+from codesuggest.api.scopes import AI_SCOPES
 from codesuggest.api.throttling import client_address
 from codesuggest.graphql import schema
+from projects.authentication import Credential, authenticate_personal_access_token
 from projects.models import User
 
 logger = logging.getLogger(__name__)

@@ -259,8 +259,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "codesuggest.api.authentication.PersonalAccessTokenAuthentication",
-        "codesuggest.api.authentication.BrowserSessionAuthentication",
+        "projects.authentication.PersonalAccessTokenAuthentication",
+        "projects.authentication.BrowserSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # GitLab's API takes parameters as JSON or as a form (`private_token`, api.md §1.1).

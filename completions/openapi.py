@@ -140,7 +140,7 @@ completions = api_schema(
 
 
 class GatewayTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "codesuggest.api.authentication.GatewayTokenAuthentication"
+    target_class = "projects.authentication.GatewayTokenAuthentication"
     name = "gatewayToken"
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:

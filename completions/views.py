@@ -12,15 +12,10 @@ from django.http import StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from codesuggest.api.authentication import (
-    AI_SCOPES,
-    GatewayTokenAuthentication,
-    token_to_mint_from,
-)
 from codesuggest.api.params import Schema
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
+from codesuggest.api.scopes import AI_SCOPES
 from codesuggest.api.sse import sse_event
-from codesuggest.api.tokens import issue_code_suggestions_token
 from codesuggest.api.views import ApiView
 from codesuggest.providers import ProviderError
 from completions import openapi
@@ -43,6 +38,8 @@ from projects.access import (
     require_code_suggestions_access,
     require_code_suggestions_feature,
 )
+from projects.authentication import GatewayTokenAuthentication, token_to_mint_from
+from projects.tokens import issue_code_suggestions_token
 
 logger = logging.getLogger(__name__)
 

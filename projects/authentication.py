@@ -15,12 +15,10 @@ from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 
 from codesuggest.api import errors, throttling
-from codesuggest.api.tokens import CodeSuggestionsTokenError, decode_code_suggestions_token
+from codesuggest.api.scopes import ANY_SCOPE
 from projects.caching import first_use_this_minute, token_by_digest, token_by_id
 from projects.models import PersonalAccessToken, User, token_digest
-
-AI_SCOPES = ("ai_features", "api")
-ANY_SCOPE = ("api", "read_api", "read_user", "ai_features")
+from projects.tokens import CodeSuggestionsTokenError, decode_code_suggestions_token
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,11 @@
-"""The OpenAPI descriptions of the projects app's endpoints (worn by the views as decorators)."""
+"""The OpenAPI descriptions of the projects app's endpoints (worn by the views as decorators),
+and of the credentials its authentication takes, which every endpoint shares."""
 
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -12,6 +18,53 @@ from codesuggest.api.schema import (
     request_serializer,
 )
 from projects.params import ENABLED_PARAMS
+
+# The short-lived token, last: only the code-suggestion endpoints take it.
+TOKEN_SCHEMES = ["privateTokenHeader", "privateTokenQuery", "bearerToken", "codeSuggestionsToken"]
+
+
+class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "projects.authentication.PersonalAccessTokenAuthentication"
+    name = TOKEN_SCHEMES
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
+        pat = "A personal access token with the scope the endpoint needs."
+        return [
+            {"type": "apiKey", "in": "header", "name": "PRIVATE-TOKEN", "description": pat},
+            {
+                "type": "apiKey",
+                "in": "query",
+                "name": "private_token",
+                "description": f"{pat} Also accepted as a form or JSON body field of that name.",
+            },
+            {"type": "http", "scheme": "bearer", "description": pat},
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "The short-lived token from `POST /api/v4/code_suggestions/tokens`,"
+                " accepted by the code-suggestion endpoints only.",
+            },
+        ]
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[Any]]]:
+        # Each is an alternative: any one credential will do.
+        takes_jwt = getattr(auto_schema.view, "accepts_code_suggestions_token", False)
+        return [{name: []} for name in (TOKEN_SCHEMES if takes_jwt else TOKEN_SCHEMES[:-1])]
+
+
+class BrowserSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "projects.authentication.BrowserSessionAuthentication"
+    name = "sessionCookie"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "A signed-in user of the service's own pages (with Django's CSRF"
+            " token on unsafe methods).",
+        }
 
 
 class CodeSuggestionsToken(serializers.Serializer):

@@ -4,13 +4,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from codesuggest.api import errors
-from codesuggest.api.authentication import AI_SCOPES, token_to_mint_from
-from codesuggest.api.tokens import issue_code_suggestions_token
+from codesuggest.api.scopes import AI_SCOPES
 from codesuggest.api.views import ApiView, gitlab_time
 from projects import openapi
 from projects.access import require_code_suggestions_access, visible_project
+from projects.authentication import token_to_mint_from
 from projects.models import PersonalAccessToken, User, code_suggestions_enabled
 from projects.params import ENABLED_PARAMS
+from projects.tokens import issue_code_suggestions_token
 
 
 class CodeSuggestionsTokenView(ApiView):

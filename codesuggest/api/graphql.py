@@ -7,10 +7,12 @@ session needs its CSRF token. Everything after that is GraphQL's: status 200, an
 an `errors` array of the spec's shape, never mixed with a successful answer.
 """
 
+from __future__ import annotations
+
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, NewType, cast
+from typing import TYPE_CHECKING, Any, NewType, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -25,10 +27,13 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.scalar import ScalarDefinition
 
 from codesuggest.api import parsers
-from codesuggest.api.authentication import AI_SCOPES, Credential
 from codesuggest.api.errors import as_api_error
+from codesuggest.api.scopes import AI_SCOPES
 from codesuggest.api.views import ApiView
-from projects.models import User
+
+if TYPE_CHECKING:  # for annotations only: the apps depend on this package, not the reverse
+    from projects.authentication import Credential
+    from projects.models import User
 
 # GitLab's GraphQL takes `api` and `read_api` tokens; `ai_features` is enough here because every
 # field of this schema serves the AI features. Writing (aiAction) needs `api` or `ai_features`.

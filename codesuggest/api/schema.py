@@ -9,9 +9,7 @@ serializers are for the schema only; the views validate with `codesuggest.api.pa
 from collections.abc import Mapping
 from typing import Any, cast
 
-from django.conf import settings
 from drf_spectacular.extensions import (
-    OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
@@ -27,54 +25,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from codesuggest.api.params import INT_MAX, INT_MIN, Param, Schema
-
-# The short-lived token, last: only the code-suggestion endpoints take it.
-TOKEN_SCHEMES = ["privateTokenHeader", "privateTokenQuery", "bearerToken", "codeSuggestionsToken"]
-
-
-class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "codesuggest.api.authentication.PersonalAccessTokenAuthentication"
-    name = TOKEN_SCHEMES
-
-    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
-        pat = "A personal access token with the scope the endpoint needs."
-        return [
-            {"type": "apiKey", "in": "header", "name": "PRIVATE-TOKEN", "description": pat},
-            {
-                "type": "apiKey",
-                "in": "query",
-                "name": "private_token",
-                "description": f"{pat} Also accepted as a form or JSON body field of that name.",
-            },
-            {"type": "http", "scheme": "bearer", "description": pat},
-            {
-                "type": "http",
-                "scheme": "bearer",
-                "bearerFormat": "JWT",
-                "description": "The short-lived token from `POST /api/v4/code_suggestions/tokens`,"
-                " accepted by the code-suggestion endpoints only.",
-            },
-        ]
-
-    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[Any]]]:
-        # Each is an alternative: any one credential will do.
-        takes_jwt = getattr(auto_schema.view, "accepts_code_suggestions_token", False)
-        return [{name: []} for name in (TOKEN_SCHEMES if takes_jwt else TOKEN_SCHEMES[:-1])]
-
-
-class BrowserSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "codesuggest.api.authentication.BrowserSessionAuthentication"
-    name = "sessionCookie"
-
-    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": settings.SESSION_COOKIE_NAME,
-            "description": "A signed-in user of the service's own pages (with Django's CSRF"
-            " token on unsafe methods).",
-        }
-
 
 # Every string parameter refuses a NUL (`params.NUL`).
 WITHOUT_NUL = {"not": {"pattern": "\\u0000"}}

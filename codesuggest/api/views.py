@@ -1,14 +1,19 @@
 """The base every API view shares: GitLab's credentials, scopes and parameter checks."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from codesuggest.api import params
-from codesuggest.api.authentication import ANY_SCOPE, Credential
-from projects.models import User
+from codesuggest.api.scopes import ANY_SCOPE
+
+if TYPE_CHECKING:  # for annotations only: the apps depend on this package, not the reverse
+    from projects.authentication import Credential
+    from projects.models import User
 
 
 class ApiView(APIView):
@@ -25,8 +30,8 @@ class ApiView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         # The default permission (IsAuthenticated) lets only a signed-in user through.
-        self.user = cast(User, request.user)
-        self.credential = cast(Credential, request.auth)
+        self.user = cast("User", request.user)
+        self.credential = cast("Credential", request.auth)
 
     def parse(self, request: Request, schema: params.Schema) -> dict[str, Any]:
         return params.parse(self.body(request), schema)
