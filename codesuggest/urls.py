@@ -48,7 +48,7 @@ urlpatterns = [
     path("-/user_settings/usage", usage_page.usage, name="usage"),
     # Anything else under the API answers as GitLab does, whatever the method.
     re_path(r"^api/v4(?:/|$)", csrf_exempt(handle_route_not_found)),
-    path("", include("completions.vertex_urls")),
+    path("", include("completions.vertex_predict_urls")),
 ]
 
 handler500 = "codesuggest.api.errors.handle_server_error"

@@ -274,7 +274,7 @@ def _vertex_number(kind: type, low: float, high: float) -> serializers.Field:
     return serializers.FloatField(min_value=low, max_value=high, required=False)
 
 
-# The numbers' limits come from the table `completions.vertex` checks them against.
+# The numbers' limits come from the table `completions.params` checks them against.
 VertexParameters = type(
     "VertexParameters",
     (serializers.Serializer,),
@@ -339,7 +339,7 @@ class PublisherModel(serializers.Serializer):
 
 
 def _path(name: str, description: str, pattern: str = "^[^/]+$") -> OpenApiParameter:
-    # The patterns are vertex_urls.py's: any other value names no route here (Django's 404).
+    # The patterns are vertex_predict_urls.py's: any other value names no route here (Django's 404).
     return OpenApiParameter(
         name, OpenApiTypes.STR, OpenApiParameter.PATH, description=description, pattern=pattern
     )

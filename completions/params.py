@@ -1,5 +1,9 @@
 """What the completions endpoints accept: checked by the views, described by `openapi.py`."""
 
+import math
+from typing import Any
+
+from codesuggest.api import errors
 from codesuggest.api.params import Param
 
 MAX_FILE_CHARS = 400_000
@@ -81,7 +85,7 @@ TRACK_EVENTS_PARAMS = {
     ),
 }
 
-# Vertex AI's predict API, checked by `completions.vertex` with Google's errors.
+# Vertex AI's predict API, checked below with Google's errors (completions/vertex_predict.py).
 MAX_INSTANCES = 5
 
 # name: (type, minimum, maximum)
@@ -94,3 +98,61 @@ NUMBER_PARAMETERS: dict[str, tuple[type, float, float]] = {
     "frequencyPenalty": (float, -2.0, 2.0),
     "seed": (int, -(2**63), 2**63 - 1),
 }
+
+
+# Vertex AI's predict body: checked as Vertex checks it, answered in Google's words.
+
+
+def _number(name: str, value: Any) -> int | float:
+    kind, low, high = NUMBER_PARAMETERS[name]
+    # Google's SDK sends every number as a JSON float (64.0); an integral float is an integer.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise errors.invalid_argument(f"Parameter {name} must be a number.")
+    if kind is int:
+        if value != int(value):
+            raise errors.invalid_argument(f"Parameter {name} must be an integer.")
+        value = int(value)
+    if not low <= value <= high:
+        raise errors.invalid_argument(f"Parameter {name} must be between {low:g} and {high:g}.")
+    return value
+
+
+def parse_parameters(parameters: Any) -> dict[str, Any]:
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, dict):
+        raise errors.invalid_argument("parameters must be an object.")
+    parsed: dict[str, Any] = {}
+    for name, value in parameters.items():
+        if name in NUMBER_PARAMETERS:
+            parsed[name] = _number(name, value)
+        elif name == "stopSequences":
+            if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+                raise errors.invalid_argument("Parameter stopSequences must be a list of strings.")
+            parsed[name] = tuple(value)
+        elif name == "echo":
+            if not isinstance(value, bool):
+                raise errors.invalid_argument("Parameter echo must be a boolean.")
+            parsed[name] = value
+        else:
+            raise errors.invalid_argument(f"Unknown parameter {name}.")
+    return parsed
+
+
+def parse_instances(instances: Any) -> list[tuple[str, str]]:
+    if not isinstance(instances, list) or not instances:
+        raise errors.invalid_argument("instances must be a non-empty list.")
+    if len(instances) > MAX_INSTANCES:
+        raise errors.invalid_argument(f"At most {MAX_INSTANCES} instances are allowed.")
+    parsed = []
+    for index, instance in enumerate(instances):
+        prefix = instance.get("prefix") if isinstance(instance, dict) else None
+        suffix = instance.get("suffix", "") if isinstance(instance, dict) else None
+        if not isinstance(prefix, str):
+            raise errors.invalid_argument(
+                f"instances[{index}].prefix is required and must be a string."
+            )
+        if not isinstance(suffix, str):
+            raise errors.invalid_argument(f"instances[{index}].suffix must be a string.")
+        parsed.append((prefix, suffix))
+    return parsed

@@ -2,9 +2,10 @@
 
 import re
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from codesuggest.features import provider_config
 from codesuggest.providers import (
@@ -252,3 +253,48 @@ def _prepend(first: str | None, rest: Generator[str]) -> Generator[str]:
         if first:
             yield first
         yield from rest
+
+# Vertex AI's predict ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predictions:
+    candidates: list[Candidate]
+    config: ProviderConfig
+    model_name: str
+    upstream_ms: int
+
+
+def predict(*, instances: Sequence[tuple[str, str]], parameters: Mapping[str, Any]) -> Predictions:
+    """Vertex AI's code-model predict, answered by the completions provider: each instance's
+    candidates in turn, leaving out those the provider blocked. With `echo`, a candidate's text
+    starts with the prefix it completes."""
+    config = provider_config("completions")
+    provider = provider_for(config)
+    echo = parameters.get("echo", False)
+    started = time.perf_counter()
+    candidates = []
+    for prefix, suffix in instances:
+        for candidate in provider.complete(_predict_request(prefix, suffix, parameters)):
+            if not candidate.safety_attributes.get("blocked"):
+                candidates.append(
+                    replace(candidate, text=prefix + candidate.text) if echo else candidate
+                )
+    upstream_ms = round((time.perf_counter() - started) * 1000)
+    return Predictions(candidates, config, model_name(config), upstream_ms)
+
+
+def _predict_request(prefix: str, suffix: str, parameters: Mapping[str, Any]) -> CompletionRequest:
+    return CompletionRequest(
+        prefix=prefix,
+        suffix=suffix,
+        max_tokens=parameters.get("maxOutputTokens", 64),
+        temperature=parameters.get("temperature", 0.2),
+        candidates=parameters.get("candidateCount", 1),
+        stop=parameters.get("stopSequences", ()),
+        seed=parameters.get("seed"),
+        logprobs=parameters.get("logprobs"),
+        presence_penalty=parameters.get("presencePenalty"),
+        frequency_penalty=parameters.get("frequencyPenalty"),
+        echo=parameters.get("echo", False),
+    )

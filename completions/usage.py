@@ -17,9 +17,11 @@ from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.outages import DATABASE
 from completions.models import UsageEvent
-from completions.services import Suggestions
+from completions.services import Predictions, Suggestions
+from projects.access import project_gating_code_suggestions
 from projects.models import Project, User
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,10 @@ class UsageRecord:
     def __init__(self, **fields: Any) -> None:
         self.fields = fields
 
+    @property
+    def project(self) -> Project | None:
+        return self.fields["project"]
+
     def describe(self, suggestions: Suggestions, *, streamed: bool = False) -> None:
         self.fields.update(
             streamed=streamed,
@@ -58,6 +64,16 @@ class UsageRecord:
             prompt_chars=suggestions.prompt_chars,
             suggestion_chars=sum(len(choice.text) for choice in suggestions.choices),
             choices=len(suggestions.choices),
+        )
+
+    def describe_predictions(self, predictions: Predictions, *, prompt_chars: int) -> None:
+        self.fields.update(
+            provider=predictions.config.provider,
+            model=predictions.model_name,
+            upstream_ms=predictions.upstream_ms,
+            prompt_chars=prompt_chars,
+            suggestion_chars=sum(len(candidate.text) for candidate in predictions.candidates),
+            choices=len(predictions.candidates),
         )
 
 
@@ -75,6 +91,19 @@ def tracked_usage(*, user: User, project: Project | None, endpoint: str) -> Iter
     finally:
         latency_ms = round((time.perf_counter() - started) * 1000)
         record_usage(status=status, latency_ms=latency_ms, **record.fields)
+
+
+@contextmanager
+def metered_request(
+    *, user: User, project_path: str | None, endpoint: str
+) -> Iterator[UsageRecord]:
+    """Every code-suggestions endpoint's way through, in GitLab's order: the project's gate
+    (`project_path` may name none), then the work inside the block, recorded with the caller's
+    rate limit: a refused request (429) is counted as well."""
+    project = project_gating_code_suggestions(user, project_path)
+    with tracked_usage(user=user, project=project, endpoint=endpoint) as usage:
+        enforce_code_suggestions_rate_limit(user.pk)
+        yield usage
 
 
 def flush_usage_events(*, force: bool = True) -> int:

@@ -13,7 +13,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from codesuggest.api.params import Schema
-from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
 from codesuggest.api.scopes import AI_SCOPES
 from codesuggest.api.sse import sse_event
 from codesuggest.api.views import ApiView
@@ -32,9 +31,8 @@ from completions.services import (
     suggest,
 )
 from completions.telemetry import track_suggestion_events
-from completions.usage import tracked_usage
+from completions.usage import metered_request
 from projects.access import (
-    project_gating_code_suggestions,
     require_code_suggestions_access,
     require_code_suggestions_feature,
 )
@@ -66,22 +64,21 @@ class CompletionsView(CodeSuggestionsView):
 
     def complete(self, request: Request) -> Response | StreamingHttpResponse:
         params = self.parse(request, self.params_schema)
-        project = project_gating_code_suggestions(self.user, params["project_path"])
         current_file = params["current_file"]
-        suggestion_request = SuggestionRequest(
-            file_name=current_file["file_name"],
-            content_above_cursor=current_file["content_above_cursor"],
-            content_below_cursor=current_file["content_below_cursor"],
-            intent=params["intent"],
-            generation_type=params["generation_type"],
-            user_instruction=params["user_instruction"],
-            context=tuple((item["name"], item["content"]) for item in params["context"] or ()),
-            choices_count=params["choices_count"],
-            project_key=project.index_key if project else None,
-        )
-        with tracked_usage(user=self.user, project=project, endpoint=self.usage_endpoint) as usage:
-            # Inside, so that a refused request is counted (429) as well.
-            enforce_code_suggestions_rate_limit(self.user.pk)
+        with metered_request(
+            user=self.user, project_path=params["project_path"], endpoint=self.usage_endpoint
+        ) as usage:
+            suggestion_request = SuggestionRequest(
+                file_name=current_file["file_name"],
+                content_above_cursor=current_file["content_above_cursor"],
+                content_below_cursor=current_file["content_below_cursor"],
+                intent=params["intent"],
+                generation_type=params["generation_type"],
+                user_instruction=params["user_instruction"],
+                context=tuple((item["name"], item["content"]) for item in params["context"] or ()),
+                choices_count=params["choices_count"],
+                project_key=usage.project.index_key if usage.project else None,
+            )
             if params["stream"]:
                 suggestions, chunks = stream_suggestion(suggestion_request)
                 usage.describe(suggestions, streamed=True)

@@ -91,6 +91,11 @@ def bad_request_message(message: str) -> ApiError:
     return ApiError(400, {"message": f"400 Bad request - {message}"})
 
 
+def invalid_argument(message: str) -> ApiError:
+    """Google's answer to a bad request, on Vertex AI's paths (completions/vertex_predict.py)."""
+    return ApiError(400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
+
+
 def payload_too_large() -> ApiError:
     return ApiError(413, {"message": "413 Request Entity Too Large"})
 
