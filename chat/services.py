@@ -112,8 +112,8 @@ def record_id(value: str) -> int:
 
 
 def _visible_project(user: User, project_id: int) -> Project:
-    project = Project.objects.select_related("group").filter(pk=project_id).first()
-    if project is None or not project.is_visible_to(user):
+    project = Project.objects.visible_to(user, pk=project_id)
+    if project is None:
         raise RecordNotFound()
     return project
 

@@ -263,6 +263,9 @@ def comment_text(line: str, markers: tuple[str, ...]) -> str:
 
 
 _WORD_CHARACTER = re.compile(r"\w")
+# A line that starts at column 0 and does not just close a block starts something at the top
+# level: where a prompt's cut or a parse window may begin.
+TOP_LEVEL_LINE = re.compile(r"^(?=[^\s)\]}])", re.MULTILINE)
 
 
 def _starts_with_marker(text: str, marker: str) -> bool:

@@ -16,7 +16,7 @@ from functools import cache
 from tree_sitter import Node, Parser, Tree
 from tree_sitter_language_pack import get_parser
 
-from completions.languages import Language, comment_markers, is_comment_line
+from completions.languages import TOP_LEVEL_LINE, Language, comment_markers, is_comment_line
 
 # Enough text above the cursor to hold the function or class around it.
 WINDOW_CHARS_ABOVE = 6000
@@ -30,8 +30,6 @@ REFLECTION_SCAN_CHARS = 60_000
 # Fewer repeated code lines than this are normal code, not the model echoing the file.
 MIN_REFLECTED_CODE_LINES = 5
 
-# A line that starts at column 0 and does not close a block starts something at the top level.
-_TOP_LEVEL_LINE = re.compile(r"^(?=[^\s)\]}])", re.MULTILINE)
 # A Markdown fence line as CommonMark reads it: up to three spaces, three or more backticks and
 # an optional info string (a language name). A fence indented further, as in a docstring, is code.
 _FENCE_LINE = re.compile(r" {0,3}(?P<run>`{3,})(?P<info>[^`]*)")
@@ -137,7 +135,7 @@ def _window_above(prefix: str) -> str:
     if start:
         # Never start the window half-way through a line.
         start = prefix.find("\n", start) + 1 or len(prefix)
-    top_level_starts = [m.start() for m in _TOP_LEVEL_LINE.finditer(prefix, start)]
+    top_level_starts = [m.start() for m in TOP_LEVEL_LINE.finditer(prefix, start)]
     if top_level_starts:
         start = top_level_starts[-1]
     return prefix[start:]

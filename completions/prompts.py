@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from completions.intent import COMMENT, EMPTY_FUNCTION, SMALL_FILE
-from completions.languages import Language, comment_markers
+from completions.languages import TOP_LEVEL_LINE, Language, comment_markers
 
 # Code BPE tokenizers (Llama, Qwen, StarCoder, Codestral) average 3 to 4 characters a token.
 # Counting 3 errs on the side of a prompt that fits: overflowing the context window is an
@@ -18,8 +18,6 @@ HALF_CUT_BLOCK_SEARCH_SHARE = 0.10
 # The file header and separators that `context_preamble` adds around each item.
 CONTEXT_ITEM_OVERHEAD_TOKENS = 8
 
-# A newline before a line that starts at column 0 and does not just close a block.
-_TOP_LEVEL_LINE_START = re.compile(r"\n(?=[^\s)\]}])")
 
 ContextItem = tuple[str, str]
 
@@ -81,8 +79,9 @@ def _keep_end(prefix: str, budget: int) -> str:
         return prefix
     kept = prefix[len(prefix) - max_chars :] if max_chars else ""
     search_end = int(len(kept) * HALF_CUT_BLOCK_SEARCH_SHARE)
-    block_start = _TOP_LEVEL_LINE_START.search(kept, 0, search_end)
-    return kept[block_start.end() :] if block_start else kept
+    # From 1: the first line of what is kept may be a line's tail, and never counts.
+    block_start = TOP_LEVEL_LINE.search(kept, 1, search_end)
+    return kept[block_start.start() :] if block_start else kept
 
 
 def _keep_start(suffix: str, budget: int) -> str:

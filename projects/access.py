@@ -14,8 +14,8 @@ from projects.models import (
 def visible_project(user: User, full_path: str) -> Project:
     """The project at `full_path` if the user may see it; a missing project and a private one
     the user is not in answer alike, so that nothing leaks about private projects."""
-    project = Project.objects.by_full_path(full_path)
-    if project is None or not project.is_visible_to(user):
+    project = Project.objects.visible_to(user, full_path=full_path)
+    if project is None:
         raise errors.not_found()
     return project
 
@@ -45,7 +45,5 @@ def project_gating_code_suggestions(user: User, full_path: str | None) -> Projec
 
 
 def _project_and_state(user: User, full_path: str) -> tuple[Project | None, bool]:
-    project = Project.objects.by_full_path(full_path)
-    if project is None or not project.is_visible_to(user):
-        return None, True
-    return project, code_suggestions_enabled(project)
+    project = Project.objects.visible_to(user, full_path=full_path)
+    return project, project is None or code_suggestions_enabled(project)

@@ -72,13 +72,11 @@ class ProjectType:
 class Query:
     @strawberry.field(description="A project the caller may see, by its full path.")
     def project(self, info: Info, full_path: strawberry.ID) -> ProjectType | None:
-        project = Project.objects.by_full_path(str(full_path))
         # Nobody signed in sees the public projects only.
         caller = info.context.user or cast(User, AnonymousUser())
         # A private project the caller is not in answers as a missing one: null.
-        if project is None or not project.is_visible_to(caller):
-            return None
-        return ProjectType(project=project)
+        project = Project.objects.visible_to(caller, full_path=str(full_path))
+        return ProjectType(project=project) if project else None
 
     @strawberry.field(description="Whether a feature flag is on for this instance.")
     def feature_flag_enabled(self, name: str) -> bool:

@@ -4,7 +4,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -149,6 +148,18 @@ class Visibility(models.TextChoices):
 class ProjectQuerySet(models.QuerySet):
     def by_full_path(self, full_path: str) -> "Project | None":
         return self.select_related("group").filter(full_path__iexact=full_path).first()
+
+    def visible_to(
+        self, user: "User", *, full_path: str | None = None, pk: int | None = None
+    ) -> "Project | None":
+        """The project at `full_path` (any case), or with id `pk`, if `user` may see it. A
+        missing project and a private one the user is not in are alike: None, so that nothing
+        tells which private projects exist."""
+        if full_path is not None:
+            project = self.by_full_path(full_path)
+        else:
+            project = self.select_related("group").filter(pk=pk).first()
+        return project if project is not None and project.is_visible_to(user) else None
 
 
 class Project(models.Model):
