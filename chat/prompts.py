@@ -1,7 +1,7 @@
 """What the model is given: a system prompt, the resource and additional context, the history and
 the question, all within the model's context window.
 
-Tokens are approximated as characters / 4 (no tokenizer is shared by every provider). When the
+Tokens are counted as completions count them (codesuggest/providers/token_count.py). When the
 budget is short, history goes first (oldest first), then additional context is cut; the system
 prompt and the question always stay.
 """
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codesuggest.providers import ChatMessage
+from codesuggest.providers.token_count import CHARS_PER_TOKEN, count_tokens
 
 SYSTEM_PROMPT = """\
 You are GitLab Duo Chat, an AI assistant for software developers, answering questions about \
@@ -29,10 +30,6 @@ CURRENT_FILE = "current_file"
 SELECTION_NOTE = (
     'A context marked selected="true" is the text the user has selected in their editor.'
 )
-
-
-def approximate_tokens(text: str) -> int:
-    return (len(text) + 3) // 4
 
 
 @dataclass(frozen=True)
@@ -54,23 +51,23 @@ def build_messages(
     message, so that the last user message is the question itself (what the local engine
     answers)."""
     budget = context_window - answer_tokens
-    budget -= approximate_tokens(SYSTEM_PROMPT) + approximate_tokens(question)
+    budget -= count_tokens(SYSTEM_PROMPT) + count_tokens(question)
     system = [SYSTEM_PROMPT]
     if resource_description:
         system.append(f"The user is currently looking at {resource_description}.")
-        budget -= approximate_tokens(system[-1])
+        budget -= count_tokens(system[-1])
     if any(is_selection(item) for item in additional_context):
         system.append(SELECTION_NOTE)
-        budget -= approximate_tokens(SELECTION_NOTE)
+        budget -= count_tokens(SELECTION_NOTE)
     for item in additional_context:
         if budget <= 0:
             break
         block = context_block(item, budget)
         system.append(block)
-        budget -= approximate_tokens(block)
+        budget -= count_tokens(block)
     kept: list[ChatMessage] = []
     for exchange in reversed(history):
-        cost = approximate_tokens(exchange.question) + approximate_tokens(exchange.answer)
+        cost = count_tokens(exchange.question) + count_tokens(exchange.answer)
         if cost > budget:
             break  # and so everything older is dropped too
         kept[:0] = [
@@ -86,7 +83,7 @@ def context_block(item: dict[str, Any], budget: int) -> str:
     selected = ' selected="true"' if is_selection(item) else ""
     head = f'<context category="{item["category"]}" id="{item["id"]}"{selected}>\n'
     tail = "\n</context>"
-    room = (budget - approximate_tokens(head + tail + TRUNCATED)) * 4
+    room = (budget - count_tokens(head + tail + TRUNCATED)) * CHARS_PER_TOKEN
     content = item["content"]
     if len(content) > room:
         content = content[: max(room, 0)] + TRUNCATED

@@ -1,17 +1,13 @@
 """Fit the text around the cursor into a model's prompt (completions-pipeline.md §3)."""
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from codesuggest.providers.token_count import CHARS_PER_TOKEN, count_tokens
 from completions.intent import COMMENT, EMPTY_FUNCTION, SMALL_FILE
 from completions.languages import TOP_LEVEL_LINE, Language, comment_markers
 
-# Code BPE tokenizers (Llama, Qwen, StarCoder, Codestral) average 3 to 4 characters a token.
-# Counting 3 errs on the side of a prompt that fits: overflowing the context window is an
-# error, leaving a few tokens unused is not.
-CHARS_PER_TOKEN = 3
 PREFIX_SHARE = 0.93
 # A half-cut block is only looked for at the start of what is left.
 HALF_CUT_BLOCK_SEARCH_SHARE = 0.10
@@ -27,11 +23,6 @@ class BudgetedPrompt:
     prefix: str
     suffix: str
     context: tuple[ContextItem, ...]
-
-
-def count_tokens(text: str) -> int:
-    """Roughly how many model tokens `text` is: one per CHARS_PER_TOKEN characters."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
 def budget_prompt(

@@ -1,12 +1,11 @@
 import pytest
 
+from codesuggest.providers.token_count import CHARS_PER_TOKEN, count_tokens
 from completions.languages import detect_language
 from completions.prompts import (
-    CHARS_PER_TOKEN,
     INSTRUCTIONS_BY_GENERATION_TYPE,
     budget_prompt,
     context_preamble,
-    count_tokens,
     generation_messages,
 )
 
