@@ -23,7 +23,6 @@ from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api.params import INT_MAX
 from codesuggest.api.throttling import enforce_chat_rate_limit
 from codesuggest.errors import FeatureHidden, RecordNotFound, Unavailable
-from codesuggest.features import provider_config
 from codesuggest.providers import (
     ChatRequest,
     ProviderError,
@@ -31,6 +30,7 @@ from codesuggest.providers import (
     References,
     provider_for,
 )
+from projects.features import provider_config
 from projects.models import Group, Project, User
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from codesuggest.features import provider_config
 from codesuggest.providers import (
     Candidate,
     ChatMessage,
@@ -26,6 +25,7 @@ from completions.postprocessing import (
     stream_generation,
 )
 from completions.prompts import budget_prompt, context_preamble, generation_messages
+from projects.features import provider_config
 
 COMPLETION_MAX_TOKENS = 64
 GENERATION_MAX_TOKENS = 1024
