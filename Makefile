@@ -48,3 +48,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=true $(BIN)/mypy codesuggest projects completions chat
+	$(BIN)/lint-imports
