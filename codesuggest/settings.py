@@ -6,10 +6,15 @@ built-in local engine). Values that production must provide fail loudly at start
 
 import ipaddress
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+# The providers' names are the registry's: a new provider is named there alone. The package
+# imports nothing of Django's (tests/providers/test_registry.py), so reading it here is safe.
+from codesuggest.providers import PROVIDERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,7 +65,7 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+def env_choice(name: str, default: str, choices: Collection[str]) -> str:
     value = env_str(name, default) or default
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
@@ -319,20 +324,19 @@ CHAT_RATE_LIMIT = env_int("CHAT_RATE_LIMIT", 160)
 # in-process cache, which the one process of the embedded run shares with itself.
 RATELIMIT_FAIL_OPEN = RATE_LIMIT_WITHOUT_REDIS == "open"
 
-PROVIDER_NAMES = ("local", "vertex", "openai", "anthropic")
-COMPLETIONS_PROVIDER = env_choice("COMPLETIONS_PROVIDER", "local", PROVIDER_NAMES)
+COMPLETIONS_PROVIDER = env_choice("COMPLETIONS_PROVIDER", "local", PROVIDERS)
 COMPLETIONS_MODEL = env_str("COMPLETIONS_MODEL")
 COMPLETIONS_BASE_URL = env_str("COMPLETIONS_BASE_URL")
 COMPLETIONS_API_KEY = env_str("COMPLETIONS_API_KEY")
 COMPLETIONS_TIMEOUT = env_float("COMPLETIONS_TIMEOUT", 30.0, minimum=0.1)
 
-GENERATIONS_PROVIDER = env_choice("GENERATIONS_PROVIDER", COMPLETIONS_PROVIDER, PROVIDER_NAMES)
+GENERATIONS_PROVIDER = env_choice("GENERATIONS_PROVIDER", COMPLETIONS_PROVIDER, PROVIDERS)
 GENERATIONS_MODEL = env_str("GENERATIONS_MODEL", COMPLETIONS_MODEL)
 GENERATIONS_BASE_URL = env_str("GENERATIONS_BASE_URL", COMPLETIONS_BASE_URL)
 GENERATIONS_API_KEY = env_str("GENERATIONS_API_KEY", COMPLETIONS_API_KEY)
 GENERATIONS_TIMEOUT = env_float("GENERATIONS_TIMEOUT", COMPLETIONS_TIMEOUT, minimum=0.1)
 
-CHAT_PROVIDER = env_choice("CHAT_PROVIDER", "local", PROVIDER_NAMES)
+CHAT_PROVIDER = env_choice("CHAT_PROVIDER", "local", PROVIDERS)
 CHAT_MODEL = env_str("CHAT_MODEL")
 CHAT_BASE_URL = env_str("CHAT_BASE_URL")
 CHAT_API_KEY = env_str("CHAT_API_KEY")

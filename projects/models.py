@@ -4,7 +4,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -12,6 +11,7 @@ from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from codesuggest.providers import PROVIDERS
 from codesuggest.providers.fim import validate_custom_template
 from codesuggest.request_memo import once_per_request
 
@@ -264,9 +264,10 @@ class CodeSuggestionsOverride(models.TextChoices):
     OFF = "off", "Off everywhere"
 
 
-PROVIDER_CHOICES = [("", "As configured in the environment")] + [
-    (name, name) for name in settings.PROVIDER_NAMES
-]
+def provider_choices() -> list[tuple[str, str]]:
+    """The registry's providers, read whenever a form asks: the migrations hold this function,
+    not the list, so that a new provider needs no migration."""
+    return [("", "As configured in the environment")] + [(name, name) for name in PROVIDERS]
 
 
 class InstanceSettings(models.Model):
@@ -278,11 +279,11 @@ class InstanceSettings(models.Model):
     code_suggestions = models.CharField(
         max_length=3, blank=True, choices=CodeSuggestionsOverride.choices, default=""
     )
-    completions_provider = models.CharField(max_length=16, blank=True, choices=PROVIDER_CHOICES)
+    completions_provider = models.CharField(max_length=16, blank=True, choices=provider_choices)
     completions_model = models.CharField(max_length=255, blank=True)
-    generations_provider = models.CharField(max_length=16, blank=True, choices=PROVIDER_CHOICES)
+    generations_provider = models.CharField(max_length=16, blank=True, choices=provider_choices)
     generations_model = models.CharField(max_length=255, blank=True)
-    chat_provider = models.CharField(max_length=16, blank=True, choices=PROVIDER_CHOICES)
+    chat_provider = models.CharField(max_length=16, blank=True, choices=provider_choices)
     chat_model = models.CharField(max_length=255, blank=True)
     fim_template = models.TextField(
         blank=True,

@@ -11,10 +11,10 @@ from .base import (
     ProviderTimeout,
     References,
 )
-from .registry import PROVIDER_NAMES, model_name, provider_for
+from .registry import PROVIDERS, model_name, provider_for
 
 __all__ = [
-    "PROVIDER_NAMES",
+    "PROVIDERS",
     "Candidate",
     "ChatMessage",
     "ChatRequest",

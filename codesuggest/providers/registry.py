@@ -19,7 +19,6 @@ PROVIDERS: dict[str, type[LocalProvider | VertexProvider | OpenAIProvider | Anth
     "openai": OpenAIProvider,
     "anthropic": AnthropicProvider,
 }
-PROVIDER_NAMES: tuple[str, ...] = tuple(PROVIDERS)
 
 _instances: dict[ProviderConfig, Provider] = {}
 _lock = threading.Lock()
@@ -33,7 +32,7 @@ def provider_for(config: ProviderConfig) -> Provider:
     except KeyError:
         raise ValueError(
             f"Unknown model provider {config.provider!r}; expected one of "
-            f"{', '.join(PROVIDER_NAMES)}"
+            f"{', '.join(PROVIDERS)}"
         ) from None
     with _lock:
         provider = _instances.get(config)

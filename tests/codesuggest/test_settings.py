@@ -67,6 +67,25 @@ def test_it_refuses_a_rate_limit_that_is_not_a_number():
     assert "CODE_SUGGESTIONS_RATE_LIMIT" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["COMPLETIONS_PROVIDER", "GENERATIONS_PROVIDER", "CHAT_PROVIDER"])
+def test_it_refuses_a_provider_the_registry_does_not_know_naming_those_it_does(name):
+    result = start(DJANGO_SECRET_KEY="s", **{name: "bard"})
+    assert result.returncode != 0
+    assert f"{name} must be one of local, vertex, openai, anthropic, not 'bard'" in result.stderr
+
+
+def test_a_provider_added_to_the_registry_is_one_the_settings_accept():
+    code = (
+        "from codesuggest.providers import PROVIDERS;"
+        "PROVIDERS['parrot'] = PROVIDERS['openai'];"
+        "from django.conf import settings;"
+        "print(settings.COMPLETIONS_PROVIDER)"
+    )
+    result = start(code=code, DJANGO_SECRET_KEY="s", COMPLETIONS_PROVIDER="parrot")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "parrot"
+
+
 def test_it_reads_true_and_false_whatever_their_case():
     result = start(DJANGO_DEBUG="True", DJANGO_SECRET_KEY="s")
     assert result.stdout.strip() == "True"
