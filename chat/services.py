@@ -22,7 +22,7 @@ from chat.params import CONTEXT_CATEGORIES
 from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
 from codesuggest.api.params import INT_MAX
 from codesuggest.api.throttling import enforce_chat_rate_limit
-from codesuggest.errors import FeatureHidden, RecordNotFound, Unavailable
+from codesuggest.errors import RecordNotFound, Unavailable
 from codesuggest.providers import (
     ChatRequest,
     ProviderError,
@@ -42,12 +42,6 @@ COMMIT_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 CLEAR_COMMANDS = ("/clear", "/clean")
 # What stops a question from reaching the broker: it is down, or unreachable.
 DISPATCH_ERRORS = (KombuError, RedisError, OSError)
-
-
-def require_chat_access(user: User) -> None:
-    """Chat hides itself from a user who may not use it (a 404, as GitLab)."""
-    if not user.chat_access:
-        raise FeatureHidden()
 
 
 def chat_features_available(user: User) -> list[str]:

@@ -8,13 +8,13 @@ from chat.services import (
     answer_wait,
     question_submit,
     release_database_connection,
-    require_chat_access,
     resource_resolve,
     subscription_events,
 )
 from codesuggest.api.scopes import AI_SCOPES
 from codesuggest.api.sse import KEEP_ALIVE, sse_event
 from codesuggest.api.views import ApiView
+from projects.access import require_chat_access
 
 
 class ChatCompletionsView(ApiView):

@@ -10,10 +10,6 @@ class ApplicationError(Exception):
     """A request the service's rules refuse."""
 
 
-class FeatureHidden(ApplicationError):
-    """The caller may not use this feature, and is not told that it exists."""
-
-
 class RecordNotFound(ApplicationError):
     """A record the request names does not exist, or the caller may not see it: the two look
     alike, so no one learns which private ids exist."""

@@ -25,6 +25,12 @@ def require_code_suggestions_access(user: User) -> None:
         raise errors.unauthorized()
 
 
+def require_chat_access(user: User) -> None:
+    """Chat hides itself from a user who may not use it (a 404, as GitLab)."""
+    if not user.chat_access:
+        raise errors.not_found()
+
+
 def require_code_suggestions_feature() -> None:
     """Code suggestions switched off for the whole instance: the endpoints are not there."""
     if InstanceSettings.load().code_suggestions == CodeSuggestionsOverride.OFF:

@@ -154,8 +154,6 @@ def as_api_error(exc: Exception) -> ApiError:
 
 
 def from_application_error(exc: application.ApplicationError) -> ApiError:
-    if isinstance(exc, application.FeatureHidden):
-        return not_found()
     if isinstance(exc, application.RecordNotFound):
         return record_not_found()
     if isinstance(exc, application.RateLimited):
