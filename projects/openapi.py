@@ -1,22 +1,29 @@
 """The OpenAPI descriptions of the projects app's endpoints (worn by the views as decorators),
-and of the credentials its authentication takes, which every endpoint shares."""
+the serializers that render their answers, and the credentials its authentication takes, which
+every endpoint shares."""
 
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from codesuggest.api.schema import (
     CODE_SUGGESTIONS_401,
     FORBIDDEN,
+    Constant,
     GitLabError,
     GitLabMessage,
+    GitLabTime,
     api_schema,
     request_serializer,
 )
+from projects import tokens
+from projects.models import User
 from projects.params import ENABLED_PARAMS
 
 # The short-lived token, last: only the code-suggestion endpoints take it.
@@ -68,9 +75,17 @@ class BrowserSessionScheme(OpenApiAuthenticationExtension):
 
 
 class CodeSuggestionsToken(serializers.Serializer):
-    access_token = serializers.CharField(help_text="A JWT, for `Authorization: Bearer`.")
-    expires_in = serializers.IntegerField(help_text="Seconds; 3600.")
-    created_at = serializers.IntegerField(help_text="Epoch seconds.")
+    access_token = serializers.SerializerMethodField(
+        help_text="A JWT, for `Authorization: Bearer`."
+    )
+    expires_in = serializers.SerializerMethodField(help_text="Seconds; 3600.")
+    created_at = serializers.IntegerField(source="payload.iat", help_text="Epoch seconds.")
+
+    def get_access_token(self, token: tokens.CodeSuggestionsToken) -> str:
+        return str(token)
+
+    def get_expires_in(self, token: tokens.CodeSuggestionsToken) -> int:
+        return settings.CODE_SUGGESTIONS_TOKEN_LIFETIME_SECONDS
 
 
 EnabledRequest = request_serializer(
@@ -81,40 +96,61 @@ EnabledRequest = request_serializer(
 class CurrentUser(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    name = serializers.CharField()
-    state = serializers.ChoiceField(choices=["active", "blocked"])
-    locked = serializers.BooleanField()
-    avatar_url = serializers.CharField(allow_null=True)
-    web_url = serializers.URLField()
-    created_at = serializers.DateTimeField()
+    name = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
+    # No account is locked after failed sign-ins here, and none has an avatar or is a bot.
+    locked = Constant(serializers.BooleanField(), False)
+    avatar_url = Constant(serializers.CharField(allow_null=True), None)
+    web_url = serializers.SerializerMethodField()
+    created_at = GitLabTime(source="date_joined")
     email = serializers.EmailField()
     is_admin = serializers.BooleanField()
-    bot = serializers.BooleanField()
-    last_activity_on = serializers.DateField()
+    bot = Constant(serializers.BooleanField(), False)
+    last_activity_on = serializers.SerializerMethodField()
+
+    def get_name(self, user: User) -> str:
+        return user.get_full_name() or user.username
+
+    @extend_schema_field(serializers.ChoiceField(choices=["active", "blocked"]))
+    def get_state(self, user: User) -> str:
+        return "active" if user.is_active else "blocked"
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_web_url(self, user: User) -> str:
+        return f"{settings.CODESUGGEST_URL}/{user.username}"
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_last_activity_on(self, user: User) -> str:
+        return timezone.localdate().isoformat()
 
 
 class Kas(serializers.Serializer):
-    enabled = serializers.BooleanField()
-    externalUrl = serializers.CharField(allow_null=True)
-    version = serializers.CharField(allow_null=True)
+    """GitLab's agent server for Kubernetes, which this service does not run."""
+
+    enabled = Constant(serializers.BooleanField(), False)
+    externalUrl = Constant(serializers.CharField(allow_null=True), None)
+    version = Constant(serializers.CharField(allow_null=True), None)
 
 
 class Version(serializers.Serializer):
-    version = serializers.CharField(help_text="Semver, at least 17.2.0, so that editors enable AI.")
-    revision = serializers.CharField()
-    kas = Kas()
-    enterprise = serializers.BooleanField()
+    version = serializers.CharField(
+        source="CODESUGGEST_VERSION",
+        help_text="Semver, at least 17.2.0, so that editors enable AI.",
+    )
+    revision = serializers.CharField(source="CODESUGGEST_REVISION")
+    kas = Kas(source="*")
+    enterprise = Constant(serializers.BooleanField(), True)
 
 
 class PersonalAccessTokenSelf(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     revoked = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
+    created_at = GitLabTime()
     scopes = serializers.ListField(child=serializers.CharField())
     user_id = serializers.IntegerField()
-    last_used_at = serializers.DateTimeField(allow_null=True)
-    active = serializers.BooleanField()
+    last_used_at = GitLabTime(allow_null=True)
+    active = serializers.BooleanField(source="is_active")
     expires_at = serializers.DateField(allow_null=True)
 
 

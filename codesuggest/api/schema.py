@@ -1,12 +1,14 @@
 """What every endpoint's OpenAPI description shares: the credentials, and GitLab's error bodies.
 
 Each app describes its own endpoints in its `openapi.py`, with `api_schema` below, and its views
-wear those descriptions as decorators. Nothing here changes what a request does: the
-serializers are for the schema only; the views validate with `codesuggest.api.params`, and
-`request_serializer` derives the request bodies from those same schemas.
+wear those descriptions as decorators. The views validate with `codesuggest.api.params`, and
+`request_serializer` derives the request bodies from those same schemas; the apps' answers are
+rendered by the serializers (or typed dicts) that describe them, so that the two cannot differ.
+The error bodies here are described only: `codesuggest.api.errors` builds them.
 """
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 from drf_spectacular.extensions import (
@@ -25,6 +27,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from codesuggest.api.params import INT_MAX, INT_MIN, Param, Schema
+from codesuggest.api.views import gitlab_time
 
 # Every string parameter refuses a NUL (`params.NUL`).
 WITHOUT_NUL = {"not": {"pattern": "\\u0000"}}
@@ -58,6 +61,33 @@ class TextDescription(OpenApiSerializerFieldExtension):
 @extend_schema_field({"anyOf": [{"type": "string", **WITHOUT_NUL}, NUMBER_AS_TEXT]})
 class StringOrInteger(serializers.Field):
     """An id as text or a bigint; any other number is taken as its text."""
+
+
+class Constant(serializers.Field):
+    """A property an answer always has with the same value, as GitLab's answers have it for
+    what this service does not do (`locked: false`); described as `field` describes it."""
+
+    def __init__(self, field: serializers.Field, value: Any, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+        self.field = field
+        self.value = value
+
+    def to_representation(self, instance: Any) -> Any:
+        return self.value
+
+
+class ConstantDescription(OpenApiSerializerFieldExtension):
+    target_class = Constant
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        return auto_schema._map_serializer_field(self.target.field, direction)
+
+
+class GitLabTime(serializers.DateTimeField):
+    """A moment as GitLab writes it: UTC, with milliseconds (2024-01-02T03:04:05.678Z)."""
+
+    def to_representation(self, value: datetime) -> str:
+        return gitlab_time(value)
 
 
 class ClosedObject(OpenApiSerializerExtension):

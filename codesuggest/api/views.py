@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -45,6 +45,10 @@ class ApiView(APIView):
         return request.data
 
 
+@overload
+def gitlab_time(moment: datetime) -> str: ...
+@overload
+def gitlab_time(moment: None) -> None: ...
 def gitlab_time(moment: datetime | None) -> str | None:
     """GitLab's timestamp format: ISO 8601 in UTC with milliseconds (2024-01-02T03:04:05.678Z)."""
     if moment is None:
