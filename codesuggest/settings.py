@@ -350,6 +350,7 @@ USAGE_RETENTION_DAYS = env_int("USAGE_RETENTION_DAYS", 90)
 # How often beat rolls the usage events up: how stale the analytics page may be.
 ANALYTICS_ROLLUP_SECONDS = env_int("ANALYTICS_ROLLUP_SECONDS", 300, minimum=10)
 
+# The providers' own settings, each read by its provider (`options_from` in its module).
 VERTEX_PROJECT = env_str("VERTEX_PROJECT")
 VERTEX_LOCATION = env_str("VERTEX_LOCATION", "us-central1")
 VERTEX_API_ENDPOINT = env_str("VERTEX_API_ENDPOINT")

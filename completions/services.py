@@ -14,6 +14,7 @@ from codesuggest.providers import (
     CompletionRequest,
     Provider,
     ProviderConfig,
+    context_window,
     model_name,
     provider_for,
 )
@@ -29,23 +30,6 @@ from projects.features import provider_config
 
 COMPLETION_MAX_TOKENS = 64
 GENERATION_MAX_TOKENS = 1024
-# Context windows (tokens) by model family; the prompt is cut to fit beside the output.
-CONTEXT_WINDOWS = (
-    # The local engine reads whole files (up to the 400,000-character limit) and caches their
-    # tokens; cutting the prefix would move its start at every keystroke and defeat that cache.
-    ("local-ngram", 1_000_000),
-    ("code-gecko", 2048),
-    ("codestral", 32_768),
-    ("qwen", 32_768),
-    ("codegemma", 8192),
-    ("codellama", 16_384),
-    ("starcoder", 8192),
-    ("deepseek", 16_384),
-    ("claude", 200_000),
-    ("gemini", 1_000_000),
-    ("gpt-4", 128_000),
-)
-DEFAULT_CONTEXT_WINDOW = 8192
 # A completion may run past the current line only when the cursor opens a block.
 _OPENS_BLOCK = re.compile(r"(:|\{|\(|\[|=>|\bdo|\bthen)\s*$")
 
@@ -112,13 +96,6 @@ class _Plan:
             model_name=model_name(self.config),
             prompt_chars=prompt_chars,
         )
-
-
-def context_window(config: ProviderConfig) -> int:
-    name = model_name(config).lower()
-    return next(
-        (size for family, size in CONTEXT_WINDOWS if family in name), DEFAULT_CONTEXT_WINDOW
-    )
 
 
 def _plan(request: SuggestionRequest) -> _Plan:

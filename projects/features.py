@@ -4,7 +4,7 @@ from typing import Literal
 
 from django.conf import settings
 
-from codesuggest.providers import ProviderConfig
+from codesuggest.providers import ProviderConfig, provider_class
 from projects.models import InstanceSettings
 
 Feature = Literal["completions", "generations", "chat"]
@@ -22,9 +22,5 @@ def provider_config(feature: Feature) -> ProviderConfig:
         api_key=getattr(settings, f"{prefix}_API_KEY"),
         timeout=getattr(settings, f"{prefix}_TIMEOUT"),
         fim_template=overrides.fim_template,
-        vertex_project=settings.VERTEX_PROJECT,
-        vertex_location=settings.VERTEX_LOCATION,
-        vertex_endpoint=settings.VERTEX_API_ENDPOINT,
-        local_data_dir=str(settings.LOCAL_ENGINE_DIR),
-        local_min_confidence=settings.LOCAL_ENGINE_MIN_CONFIDENCE,
+        options=provider_class(provider).options_from(settings),
     )

@@ -1,6 +1,7 @@
 """Model-provider clients behind one small interface. See `base.Provider`."""
 
 from .base import (
+    BaseProvider,
     Candidate,
     ChatMessage,
     ChatRequest,
@@ -11,10 +12,11 @@ from .base import (
     ProviderTimeout,
     References,
 )
-from .registry import PROVIDERS, model_name, provider_for
+from .registry import PROVIDERS, context_window, model_name, provider_class, provider_for
 
 __all__ = [
     "PROVIDERS",
+    "BaseProvider",
     "Candidate",
     "ChatMessage",
     "ChatRequest",
@@ -24,6 +26,8 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "References",
+    "context_window",
     "model_name",
+    "provider_class",
     "provider_for",
 ]

@@ -8,6 +8,7 @@ from contextlib import closing
 from typing import Any
 
 from .base import (
+    BaseProvider,
     Candidate,
     ChatMessage,
     ChatRequest,
@@ -32,12 +33,12 @@ FIM_SYSTEM_PROMPT = (
 FENCE = re.compile(r"\A```[\w+-]*\n(.*?)\n?```\s*\Z", re.DOTALL)
 
 
-class AnthropicProvider:
+class AnthropicProvider(BaseProvider):
     default_model = DEFAULT_MODEL
     follows_instructions = True
 
     def __init__(self, config: ProviderConfig) -> None:
-        self.config = config
+        super().__init__(config)
         headers = {"anthropic-version": API_VERSION}
         if config.api_key:
             headers["x-api-key"] = config.api_key

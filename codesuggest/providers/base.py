@@ -26,6 +26,21 @@ POOL_MAXSIZE = 256
 # The Server-Sent Events lines other than `event:` and `data:` that a stream may hold: a
 # comment (a keep-alive) and the fields we have no use for.
 SSE_OTHER_LINES = (":", "id:", "retry:")
+# Context windows (tokens) by model family, whichever provider serves the model (an
+# OpenAI-compatible proxy serves Claude too); the first family found in the model's name wins.
+CONTEXT_WINDOWS = (
+    ("code-gecko", 2048),
+    ("codestral", 32_768),
+    ("qwen", 32_768),
+    ("codegemma", 8192),
+    ("codellama", 16_384),
+    ("starcoder", 8192),
+    ("deepseek", 16_384),
+    ("claude", 200_000),
+    ("gemini", 1_000_000),
+    ("gpt-4", 128_000),
+)
+DEFAULT_CONTEXT_WINDOW = 8192
 
 
 class ProviderError(Exception):
@@ -45,17 +60,17 @@ class ProviderTimeout(ProviderError):
 
 @dataclass(frozen=True)
 class ProviderConfig:
+    """What a provider is built from: what any provider may read, and its own `options`."""
+
     provider: str
     model: str = ""
     base_url: str = ""
     api_key: str = field(default="", repr=False)
     timeout: float = 30.0
     fim_template: str = ""
-    vertex_project: str = ""
-    vertex_location: str = "us-central1"
-    vertex_endpoint: str = ""
-    local_data_dir: str = ""
-    local_min_confidence: float | None = None
+    # The provider's own options, built by its `options_from` from the settings (None: their
+    # defaults); a frozen dataclass, as `provider_for` keys its instances by the whole config.
+    options: Any = None
     # Transient failures (connection refused, 429, 5xx) are retried this many times,
     # waiting retry_backoff * 2**attempt seconds (or a short Retry-After) in between.
     max_retries: int = 2
@@ -131,6 +146,28 @@ class Provider(Protocol):
         the provider's protocol or ends before the provider's end-of-answer marker, so that a
         broken model server is never an empty or cut answer. Closing it closes the upstream."""
         ...
+
+
+class BaseProvider(Provider):
+    """A provider class as the registry knows it: built from a config, reading its own options
+    from the settings, and saying how much its models read at once."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+
+    @classmethod
+    def options_from(cls, settings: Any) -> Any:
+        """This provider's options (`ProviderConfig.options`), read from Django's settings, which
+        are passed in: nothing here imports Django. None: it has no options of its own."""
+        return None
+
+    @classmethod
+    def context_window(cls, model: str) -> int:
+        """The tokens `model` reads at once, prompt and answer together."""
+        name = model.lower()
+        return next(
+            (size for family, size in CONTEXT_WINDOWS if family in name), DEFAULT_CONTEXT_WINDOW
+        )
 
 
 class RetryableError(Exception):

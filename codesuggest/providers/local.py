@@ -5,9 +5,11 @@ from __future__ import annotations
 import pathlib
 import threading
 from collections.abc import Generator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .base import (
+    BaseProvider,
     Candidate,
     ChatRequest,
     CompletionRequest,
@@ -18,14 +20,35 @@ if TYPE_CHECKING:
     from .local_engine import LocalEngine
 
 
-class LocalProvider:
+@dataclass(frozen=True)
+class LocalOptions:
+    data_dir: str = ""
+    # None lets the engine use the threshold its benchmark chose.
+    min_confidence: float | None = None
+
+
+class LocalProvider(BaseProvider):
     default_model = "local-ngram"
     follows_instructions = False
 
     def __init__(self, config: ProviderConfig) -> None:
-        self.config = config
+        super().__init__(config)
+        self.options: LocalOptions = config.options or LocalOptions()
         self._lock = threading.Lock()
         self._engine: LocalEngine | None = None
+
+    @classmethod
+    def options_from(cls, settings: Any) -> LocalOptions:
+        return LocalOptions(
+            data_dir=str(settings.LOCAL_ENGINE_DIR),
+            min_confidence=settings.LOCAL_ENGINE_MIN_CONFIDENCE,
+        )
+
+    @classmethod
+    def context_window(cls, model: str) -> int:
+        # The engine reads whole files (up to the 400,000-character limit) and caches their
+        # tokens; cutting the prefix would move its start at every keystroke and defeat that cache.
+        return 1_000_000
 
     def complete(self, request: CompletionRequest) -> list[Candidate]:
         suggestions = self._local_engine().complete(
@@ -39,7 +62,7 @@ class LocalProvider:
             multiline=request.multiline,
             candidates=request.candidates,
             seed=request.seed,
-            min_confidence=self.config.local_min_confidence,
+            min_confidence=self.options.min_confidence,
         )
         return [
             Candidate(text=s.text, finish_reason=s.finish_reason, score=s.confidence)
@@ -67,5 +90,5 @@ class LocalProvider:
             if self._engine is None:
                 from .local_engine import LocalEngine
 
-                self._engine = LocalEngine(pathlib.Path(self.config.local_data_dir))
+                self._engine = LocalEngine(pathlib.Path(self.options.data_dir))
             return self._engine

@@ -7,6 +7,7 @@ from contextlib import closing
 from typing import Any
 
 from .base import (
+    BaseProvider,
     Candidate,
     ChatRequest,
     CompletionRequest,
@@ -24,12 +25,12 @@ DEFAULT_COMPLETION_MODEL = "gpt-3.5-turbo-instruct"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 
 
-class OpenAIProvider:
+class OpenAIProvider(BaseProvider):
     default_model = DEFAULT_COMPLETION_MODEL
     follows_instructions = True
 
     def __init__(self, config: ProviderConfig) -> None:
-        self.config = config
+        super().__init__(config)
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         self.http = HttpClient(config, headers)
         self.template = template_for(config.model, config.fim_template)

@@ -1,4 +1,8 @@
-"""The one place that maps a provider name to its implementation."""
+"""The one place that maps a provider name to its implementation.
+
+Adding a provider is adding its module and its line in PROVIDERS: the settings, the admin's
+choices and the API read the names, options and context windows from here.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ from collections.abc import Generator
 from codesuggest import metrics
 
 from .anthropic import AnthropicProvider
-from .base import Candidate, ChatRequest, CompletionRequest, Provider, ProviderConfig
+from .base import BaseProvider, Candidate, ChatRequest, CompletionRequest, Provider, ProviderConfig
 from .local import LocalProvider
 from .openai import OpenAIProvider
 from .vertex import VertexProvider
 
-PROVIDERS: dict[str, type[LocalProvider | VertexProvider | OpenAIProvider | AnthropicProvider]] = {
+PROVIDERS: dict[str, type[BaseProvider]] = {
     "local": LocalProvider,
     "vertex": VertexProvider,
     "openai": OpenAIProvider,
@@ -27,18 +31,22 @@ _lock = threading.Lock()
 def provider_for(config: ProviderConfig) -> Provider:
     """The provider for `config`, built once per distinct config so its connection pool is
     reused by every request. Raises ValueError for an unknown provider name."""
-    try:
-        factory = PROVIDERS[config.provider]
-    except KeyError:
-        raise ValueError(
-            f"Unknown model provider {config.provider!r}; expected one of "
-            f"{', '.join(PROVIDERS)}"
-        ) from None
+    factory = provider_class(config.provider)
     with _lock:
         provider = _instances.get(config)
         if provider is None:
             provider = _instances[config] = MeasuredProvider(factory(config), config)
         return provider
+
+
+def provider_class(name: str) -> type[BaseProvider]:
+    """The class registered as `name`. Raises ValueError for an unknown name."""
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown model provider {name!r}; expected one of {', '.join(PROVIDERS)}"
+        ) from None
 
 
 class MeasuredProvider:
@@ -65,4 +73,9 @@ class MeasuredProvider:
 
 def model_name(config: ProviderConfig) -> str:
     """The model a config names, or the one its provider uses when it names none."""
-    return config.model or PROVIDERS[config.provider].default_model
+    return config.model or provider_class(config.provider).default_model
+
+
+def context_window(config: ProviderConfig) -> int:
+    """The tokens the configured model reads at once, prompt and answer together."""
+    return provider_class(config.provider).context_window(model_name(config))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -17,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from .base import (
     POOL_MAXSIZE,
     TRANSIENT_STATUSES,
+    BaseProvider,
     Candidate,
     ChatRequest,
     CompletionRequest,
@@ -42,16 +44,33 @@ DEFAULT_CHAT_MODEL = "gemini-2.5-flash"
 CODE_GECKO_STOP = ("\n\n",)
 
 
-class VertexProvider:
+@dataclass(frozen=True)
+class VertexOptions:
+    project: str = ""
+    location: str = "us-central1"
+    # The API's host, or a URL (a test server's); the location's Google host when empty.
+    endpoint: str = ""
+
+
+class VertexProvider(BaseProvider):
     default_model = DEFAULT_MODEL
     follows_instructions = True
 
     def __init__(self, config: ProviderConfig) -> None:
-        self.config = config
+        super().__init__(config)
+        self.options: VertexOptions = config.options or VertexOptions()
         self.model = config.model or DEFAULT_MODEL
         self.chat_model = config.model if _is_gemini(config.model) else DEFAULT_CHAT_MODEL
         self._lock = threading.Lock()
         self._client_instance: PredictionServiceClient | None = None
+
+    @classmethod
+    def options_from(cls, settings: Any) -> VertexOptions:
+        return VertexOptions(
+            project=settings.VERTEX_PROJECT,
+            location=settings.VERTEX_LOCATION,
+            endpoint=settings.VERTEX_API_ENDPOINT,
+        )
 
     def complete(self, request: CompletionRequest) -> list[Candidate]:
         from google.protobuf import json_format
@@ -140,10 +159,10 @@ class VertexProvider:
         )
 
     def _model_path(self, model: str) -> str:
-        if not self.config.vertex_project:
+        if not self.options.project:
             raise ProviderError("Vertex AI is not configured: VERTEX_PROJECT is empty")
         return (
-            f"projects/{self.config.vertex_project}/locations/{self.config.vertex_location}"
+            f"projects/{self.options.project}/locations/{self.options.location}"
             f"/publishers/google/models/{model}"
         )
 
@@ -158,9 +177,7 @@ class VertexProvider:
     def _build_client(self) -> PredictionServiceClient:
         from google.cloud.aiplatform_v1 import PredictionServiceClient
 
-        endpoint = self.config.vertex_endpoint or (
-            f"{self.config.vertex_location}-aiplatform.googleapis.com"
-        )
+        endpoint = self.options.endpoint or f"{self.options.location}-aiplatform.googleapis.com"
         try:
             client = PredictionServiceClient(
                 credentials=self._credentials(endpoint),

@@ -13,6 +13,7 @@ from codesuggest.providers import (
     ProviderTimeout,
     provider_for,
 )
+from codesuggest.providers.vertex import VertexOptions
 from tests.fake_servers import Reply, gemini_response, json_array, sse
 
 KEY = "sk-very-secret-key-42"
@@ -150,8 +151,7 @@ def vertex(url: str):
     return provider_for(
         ProviderConfig(
             provider="vertex",
-            vertex_endpoint=url,
-            vertex_project="acme",
+            options=VertexOptions(project="acme", endpoint=url),
             api_key=KEY,
             timeout=0.3,
             retry_backoff=0.01,

@@ -9,6 +9,7 @@ from codesuggest.providers import (
     ProviderConfig,
     provider_for,
 )
+from codesuggest.providers.local import LocalOptions
 
 PREFIX = "total = 0\n" + "".join(f"total = total + values[{i}]\n" for i in range(8))
 REQUEST = CompletionRequest(
@@ -18,7 +19,8 @@ REQUEST = CompletionRequest(
 
 @pytest.fixture
 def local(tmp_path):
-    return provider_for(ProviderConfig(provider="local", local_data_dir=str(tmp_path)))
+    options = LocalOptions(data_dir=str(tmp_path))
+    return provider_for(ProviderConfig(provider="local", options=options))
 
 
 def test_completions_are_candidates_and_repeat_at_temperature_zero(local):

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from codesuggest.providers import PROVIDERS, ProviderConfig, provider_for
+from codesuggest.providers import PROVIDERS, ProviderConfig, context_window, provider_for
 
 
 def test_the_four_built_in_providers_are_registered():
@@ -37,3 +37,21 @@ def test_the_package_needs_no_django_settings_and_defers_the_google_sdk():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False False"
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "tokens"),
+    [
+        ("openai", "Qwen/Qwen2.5-Coder-7B", 32_768),
+        ("openai", "claude-sonnet-4-5", 200_000),  # through an OpenAI-compatible proxy
+        ("anthropic", "", 200_000),  # its default model
+        ("vertex", "", 2048),  # code-gecko
+        ("openai", "a-model-of-no-known-family", 8192),
+        # The local engine reads whole files whatever model name is configured.
+        ("local", "codestral-22b", 1_000_000),
+    ],
+)
+def test_the_context_window_is_the_providers_and_by_default_its_model_familys(
+    provider, model, tokens
+):
+    assert context_window(ProviderConfig(provider=provider, model=model)) == tokens

@@ -13,6 +13,7 @@ from codesuggest.providers import (
     ProviderTimeout,
     provider_for,
 )
+from codesuggest.providers.vertex import VertexOptions
 from tests.fake_servers import Reply, google_error
 
 HELLO = (ChatMessage("user", "hi"),)
@@ -22,15 +23,11 @@ PREDICT_PATH = "/v1/projects/acme/locations/europe-west4/publishers/google/model
 REQUEST = CompletionRequest(prefix="def add(a, b):\n", suffix="\n", max_tokens=32)
 
 
-def vertex(endpoint: str, **fields):
-    defaults = {
-        "vertex_project": "acme",
-        "vertex_location": "europe-west4",
-        "timeout": 1.0,
-        "retry_backoff": 0.01,
-    }
+def vertex(endpoint: str, project: str = "acme", **fields):
+    options = VertexOptions(project=project, location="europe-west4", endpoint=endpoint)
+    defaults = {"timeout": 1.0, "retry_backoff": 0.01}
     return provider_for(
-        ProviderConfig(provider="vertex", vertex_endpoint=endpoint, **{**defaults, **fields})
+        ProviderConfig(provider="vertex", options=options, **{**defaults, **fields})
     )
 
 
@@ -252,4 +249,4 @@ def test_malformed_json_is_a_provider_error(vertex_server):
 
 def test_a_missing_project_is_a_clear_error(vertex_server):
     with pytest.raises(ProviderError, match="VERTEX_PROJECT"):
-        vertex(vertex_server.url, vertex_project="").complete(REQUEST)
+        vertex(vertex_server.url, project="").complete(REQUEST)
