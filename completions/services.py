@@ -231,6 +231,7 @@ def _prepend(first: str | None, rest: Generator[str]) -> Generator[str]:
             yield first
         yield from rest
 
+
 # Vertex AI's predict ------------------------------------------------------------------------------
 
 
