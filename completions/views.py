@@ -4,7 +4,7 @@ import time
 import uuid
 from collections.abc import Generator
 from contextlib import closing
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -37,6 +37,7 @@ from projects.access import (
     require_code_suggestions_feature,
 )
 from projects.authentication import GatewayTokenAuthentication, token_to_mint_from
+from projects.exclusions import context_exclusions
 from projects.tokens import issue_code_suggestions_token
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class CompletionsView(CodeSuggestionsView):
                 context=tuple((item["name"], item["content"]) for item in params["context"] or ()),
                 choices_count=params["choices_count"],
                 project_key=usage.project.index_key if usage.project else None,
+                exclusions=context_exclusions(usage.project),
             )
             if params["stream"]:
                 suggestions, chunks = stream_suggestion(suggestion_request)
@@ -88,17 +90,20 @@ class CompletionsView(CodeSuggestionsView):
             usage.describe(suggestions)
             return Response(self.completion_json(suggestions))
 
-    def completion_json(self, suggestions: Suggestions) -> dict[str, Any]:
-        return {
-            "id": f"cmpl-{uuid.uuid4().hex}",
-            "model": suggestions.model,
-            "object": "text_completion",
-            "created": int(time.time()),
-            "choices": [
-                {"text": choice.text, "index": index, "finish_reason": choice.finish_reason}
+    def completion_json(self, suggestions: Suggestions) -> openapi.Completion:
+        return openapi.Completion(
+            id=f"cmpl-{uuid.uuid4().hex}",
+            # The model's engine, name and language, as `openapi.CompletionModel` names them.
+            model=cast(openapi.CompletionModel, suggestions.model),
+            object="text_completion",
+            created=int(time.time()),
+            choices=[
+                openapi.CompletionChoice(
+                    text=choice.text, index=index, finish_reason=choice.finish_reason
+                )
                 for index, choice in enumerate(suggestions.choices)
             ],
-        }
+        )
 
 
 class GatewayCompletionsView(CompletionsView):
@@ -113,9 +118,9 @@ class GatewayCompletionsView(CompletionsView):
     def post(self, request: Request) -> Response | StreamingHttpResponse:
         return self.complete(request)
 
-    def completion_json(self, suggestions: Suggestions) -> dict[str, Any]:
+    def completion_json(self, suggestions: Suggestions) -> openapi.GatewayCompletion:
         # The gateway also lists the experiments it ran; this service runs none.
-        return {**super().completion_json(suggestions), "experiments": []}
+        return openapi.GatewayCompletion(**super().completion_json(suggestions), experiments=[])
 
 
 def streaming_response(
