@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator
 from contextlib import closing
 from typing import Any
@@ -19,6 +18,7 @@ from .base import (
     parse_json_event,
     stop_sequences,
 )
+from .fences import unfenced
 
 PUBLIC_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -29,8 +29,6 @@ FIM_SYSTEM_PROMPT = (
     "<CURSOR>. Reply with only the code to insert at the cursor: no explanation, no Markdown, "
     "no repetition of the code before or after the cursor. Reply with nothing if nothing fits."
 )
-# Models sometimes wrap the insertion in a fence despite the instruction.
-FENCE = re.compile(r"\A```[\w+-]*\n(.*?)\n?```\s*\Z", re.DOTALL)
 
 
 class AnthropicProvider(BaseProvider):
@@ -50,7 +48,7 @@ class AnthropicProvider(BaseProvider):
         answers = [
             self._message(self._fim_body(request)) for _ in range(max(1, request.candidates))
         ]
-        return [Candidate(_unfenced(a.text), a.finish_reason) for a in answers]
+        return [Candidate(_insertion(a.text), a.finish_reason) for a in answers]
 
     def chat(self, request: ChatRequest) -> Candidate:
         return self._message(self._chat_body(request))
@@ -127,10 +125,12 @@ class AnthropicProvider(BaseProvider):
         return text
 
 
+def _insertion(answer: str) -> str:
+    """The code to insert: models sometimes wrap it in a fence despite the instruction, and the
+    line end before the closing fence is the fence's, not the insertion's."""
+    code = unfenced(answer)
+    return code.removesuffix("\n") if code != answer else code
+
+
 def _finish(stop_reason: str | None) -> str:
     return "length" if stop_reason == "max_tokens" else "stop"
-
-
-def _unfenced(text: str) -> str:
-    match = FENCE.match(text.strip())
-    return match.group(1) if match else text

@@ -1,5 +1,7 @@
 from contextlib import closing
 
+import pytest
+
 from codesuggest.providers import (
     ChatMessage,
     ChatRequest,
@@ -115,6 +117,24 @@ def test_completion_asks_for_only_the_missing_code(anthropic_server):
     assert body["stop_sequences"] == ["\ndef "]
     assert [c.text for c in candidates] == ["return a + b", "return a + b"]
     assert len(anthropic_server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "```python\nreturn a + b\n```\nThis adds the two numbers.",
+        "return a + b\n```",
+        "return a + b```",
+        "return a + b",
+    ],
+)
+def test_a_completion_is_the_code_without_fences_or_what_follows_them(anthropic_server, answer):
+    anthropic_server.text = answer
+    request = CompletionRequest(prefix="def add(a, b):\n    ", suffix="\n", language="python")
+
+    [candidate] = claude(anthropic_server).complete(request)
+
+    assert candidate.text == "return a + b"
 
 
 def test_a_chat_answer_keeps_its_code_fences(anthropic_server):
