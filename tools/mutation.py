@@ -1,7 +1,8 @@
-"""Mutation testing of the API (`codesuggest/api`), the models' rules (`projects/models.py`) and
-chat's services (`chat/services.py`) with mutmut; prints each module's score and its survivors.
+"""Mutation testing of the API (`codesuggest/api`, with `projects/authentication.py` and
+`projects/tokens.py`), the models' rules (`projects/models.py`) and chat's services
+(`chat/services.py`) with mutmut; prints each module's score and its survivors.
 
-    .venv/bin/python tools/mutation.py                       # all three modules
+    .venv/bin/python tools/mutation.py                       # all of them
     .venv/bin/python tools/mutation.py chat/services.py      # one of them
     .venv/bin/python tools/mutation.py --again               # only what the last run left alive
     .venv/bin/python tools/mutation.py --report              # the last run's score, nothing run
@@ -32,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Module → the glob of its mutants' names (mutmut names them after the dotted module path).
 MODULES = {
     "codesuggest/api": "codesuggest.api.*",
+    "projects/authentication.py": "projects.authentication.*",
+    "projects/tokens.py": "projects.tokens.*",
     "projects/models.py": "projects.models.*",
     "chat/services.py": "chat.services.*",
 }
