@@ -313,19 +313,26 @@ class PredictRequest(serializers.Serializer):
     parameters = VertexParameters(required=False)
 
 
-class Prediction(serializers.Serializer):
-    content = serializers.CharField()
-    score = serializers.FloatField()
-    safetyAttributes = serializers.DictField()
-    citationMetadata = serializers.DictField()
+# Vertex AI's answers are typed dicts the views render, as a completion's are.
 
 
-class PredictResponse(serializers.Serializer):
-    predictions = Prediction(many=True)
-    deployedModelId = serializers.CharField(allow_blank=True)
-    model = serializers.CharField()
-    modelDisplayName = serializers.CharField()
-    metadata = serializers.DictField()
+class Prediction(TypedDict):
+    """A candidate, with the provider's safety attributes and citations when it sends them."""
+
+    content: str
+    score: float
+    safetyAttributes: dict[str, Any]
+    citationMetadata: dict[str, Any]
+
+
+class PredictResponse(TypedDict):
+    """The predictions; `model` is the resource name the request was sent to."""
+
+    predictions: list[Prediction]
+    deployedModelId: str
+    model: str
+    modelDisplayName: str
+    metadata: dict[str, Any]
 
 
 class GoogleErrorDetail(serializers.Serializer):
@@ -338,19 +345,21 @@ class GoogleError(serializers.Serializer):
     error = GoogleErrorDetail()
 
 
-class PredictSchemata(serializers.Serializer):
-    instanceSchemaUri = serializers.CharField()
-    parametersSchemaUri = serializers.CharField(allow_blank=True)
-    predictionSchemaUri = serializers.CharField(allow_blank=True)
+class PredictSchemata(TypedDict):
+    instanceSchemaUri: str
+    parametersSchemaUri: str
+    predictionSchemaUri: str
 
 
-class PublisherModel(serializers.Serializer):
-    name = serializers.CharField()
-    versionId = serializers.CharField()
-    openSourceCategory = serializers.CharField()
-    launchStage = serializers.CharField()
-    publisherModelTemplate = serializers.CharField()
-    predictSchemata = PredictSchemata()
+class PublisherModel(TypedDict):
+    """The model, as Google describes its own code models."""
+
+    name: str
+    versionId: str
+    openSourceCategory: str
+    launchStage: str
+    publisherModelTemplate: str
+    predictSchemata: PredictSchemata
 
 
 def _path(name: str, description: str, pattern: str = "^[^/]+$") -> OpenApiParameter:
@@ -364,8 +373,8 @@ MODEL = _path("model", "The model's name, e.g. `code-gecko@002`; any name is ans
 
 vertex_predict = api_schema(
     summary="Vertex AI code-model predict, answered by the configured provider",
-    description="Seed 004's API, so that tools built for code-gecko can use this service's"
-    " model. Rate-limited and gated like code-suggestion completions.",
+    description="Vertex AI's code-model API, so that tools built for code-gecko can use this"
+    " service's model. Rate-limited and gated like code-suggestion completions.",
     tags=["vertex ai"],
     operation_id="vertex_predict",
     parameters=[
@@ -379,7 +388,7 @@ vertex_predict = api_schema(
     ],
     request=PredictRequest,
     responses={
-        200: PredictResponse,
+        200: OpenApiResponse(resolve_type_hint(PredictResponse), "The predictions."),
         400: OpenApiResponse(GoogleError, "A parameter is out of range (Google's error body)."),
         403: PROJECT_OFF,
         **GATES,
@@ -392,6 +401,9 @@ vertex_publisher_model = api_schema(
     tags=["vertex ai"],
     operation_id="vertex_publisher_model",
     parameters=[MODEL],
-    responses={200: PublisherModel, **GATES},
+    responses={
+        200: OpenApiResponse(resolve_type_hint(PublisherModel), "The model."),
+        **GATES,
+    },
     errors=(403,),
 )

@@ -24,14 +24,14 @@ CODE_GENERATION_SCHEMA = (
 )
 
 
-def prediction_json(candidate: Candidate) -> dict[str, Any]:
-    return {
-        "content": candidate.text,
-        "score": candidate.score if candidate.score is not None else 0.0,
-        "safetyAttributes": candidate.safety_attributes
+def prediction_json(candidate: Candidate) -> openapi.Prediction:
+    return openapi.Prediction(
+        content=candidate.text,
+        score=candidate.score if candidate.score is not None else 0.0,
+        safetyAttributes=candidate.safety_attributes
         or {"blocked": False, "categories": [], "scores": []},
-        "citationMetadata": candidate.citation_metadata or {"citations": []},
-    }
+        citationMetadata=candidate.citation_metadata or {"citations": []},
+    )
 
 
 class PredictView(CodeSuggestionsView):
@@ -56,13 +56,13 @@ class PredictView(CodeSuggestionsView):
                 predictions, prompt_chars=sum(len(p) + len(s) for p, s in instances)
             )
         return Response(
-            {
-                "predictions": [prediction_json(c) for c in predictions.candidates],
-                "deployedModelId": "",
-                "model": f"projects/{project}/locations/{location}/models/{model}",
-                "modelDisplayName": model,
-                "metadata": {"tokenMetadata": {}},
-            }
+            openapi.PredictResponse(
+                predictions=[prediction_json(c) for c in predictions.candidates],
+                deployedModelId="",
+                model=f"projects/{project}/locations/{location}/models/{model}",
+                modelDisplayName=model,
+                metadata={"tokenMetadata": {}},
+            )
         )
 
     def body(self, request: Request) -> Any:
@@ -79,18 +79,18 @@ class PublisherModelView(CodeSuggestionsView):
     def get(self, request: Request, model: str) -> Response:
         version = model.partition("@")[2] or "001"
         return Response(
-            {
-                "name": f"publishers/google/models/{model}",
-                "versionId": version,
-                "openSourceCategory": "PROPRIETARY",
-                "launchStage": "GA",
-                "publisherModelTemplate": (
+            openapi.PublisherModel(
+                name=f"publishers/google/models/{model}",
+                versionId=version,
+                openSourceCategory="PROPRIETARY",
+                launchStage="GA",
+                publisherModelTemplate=(
                     f"projects/{{user-project}}/locations/{{location}}/publishers/google/models/{model}"
                 ),
-                "predictSchemata": {
-                    "instanceSchemaUri": CODE_GENERATION_SCHEMA,
-                    "parametersSchemaUri": "",
-                    "predictionSchemaUri": "",
-                },
-            }
+                predictSchemata=openapi.PredictSchemata(
+                    instanceSchemaUri=CODE_GENERATION_SCHEMA,
+                    parametersSchemaUri="",
+                    predictionSchemaUri="",
+                ),
+            )
         )
