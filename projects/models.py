@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
+import pathspec
 from django.contrib.auth.models import AbstractUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -28,6 +29,34 @@ def validate_path(path: str) -> None:
             "starting and ending with a letter or digit",
             code="invalid_path",
         )
+
+
+# Context exclusion: gitignore patterns, one a line, of files that never reach a model.
+CONTEXT_EXCLUSIONS_HELP = (
+    "Files never indexed, retrieved or sent to a model: one gitignore pattern a line, e.g. "
+    "*.env, secrets/, /config/credentials.yml or !example.env (kept after all). "
+    "The rules of every group above apply as well, and cannot be undone below."
+)
+
+
+def validate_context_exclusions(text: str) -> None:
+    """Each line a gitignore pattern; blank lines and # comments are allowed."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            # A pattern pathspec compiles to nothing (an unclosed "[") would match no file.
+            valid = all(
+                pattern.include is not None
+                for pattern in pathspec.GitIgnoreSpec.from_lines([line]).patterns
+            )
+        except (ValueError, re.error):
+            valid = False
+        if not valid:
+            raise ValidationError(
+                f"Line {number} ({line!r}) is not a gitignore pattern.",
+                code="invalid_context_exclusion",
+            )
 
 
 class User(AbstractUser):
@@ -67,6 +96,9 @@ class Group(models.Model):
     )
     lock_code_suggestions = models.BooleanField(
         default=False, help_text="Impose this group's setting on every subgroup and project."
+    )
+    context_exclusions = models.TextField(
+        blank=True, validators=[validate_context_exclusions], help_text=CONTEXT_EXCLUSIONS_HELP
     )
 
     objects = GroupQuerySet.as_manager()
@@ -172,6 +204,9 @@ class Project(models.Model):
         max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
     )
     code_suggestions = models.BooleanField(default=True)
+    context_exclusions = models.TextField(
+        blank=True, validators=[validate_context_exclusions], help_text=CONTEXT_EXCLUSIONS_HELP
+    )
 
     objects = ProjectQuerySet.as_manager()
 

@@ -490,3 +490,46 @@ def test_the_admin_saves_a_custom_fill_in_the_middle_template(admin_client):
     )
 
     assert InstanceSettings.load().fim_template == template
+
+
+# context exclusions
+
+
+@pytest.mark.parametrize("url", [GROUPS, PROJECTS])
+def test_the_group_and_project_pages_offer_context_exclusions_with_an_example(browser, world, url):
+    owner = world.group if url == GROUPS else world.project
+    html = browser.get(f"{url}{owner.pk}/change/").content.decode()
+    assert '<textarea name="context_exclusions"' in html
+    assert "*.env, secrets/, /config/credentials.yml" in html
+
+
+@pytest.mark.parametrize("rules", ["secrets/\n[z-a].py", "!", "keys[", "trailing\\"])
+@pytest.mark.parametrize("url", [GROUPS, PROJECTS])
+def test_the_admin_refuses_a_context_exclusion_that_is_not_a_gitignore_pattern(
+    browser, world, url, rules
+):
+    owner = world.group if url == GROUPS else world.project
+    form = group_form if url == GROUPS else project_form
+
+    response = browser.post(f"{url}{owner.pk}/change/", form(owner, context_exclusions=rules))
+
+    assert response.status_code == 200  # the form again, with its error
+    *_, last = rules.splitlines()
+    assert response.context["adminform"].form.errors["context_exclusions"] == [
+        f"Line {len(rules.splitlines())} ({last!r}) is not a gitignore pattern."
+    ]
+    owner.refresh_from_db()
+    assert owner.context_exclusions == ""
+
+
+def test_the_admin_saves_context_exclusions_with_comments_and_blank_lines(browser, world):
+    rules = "# credentials\n*.env\n\nsecrets/\n!secrets/README.md\n"
+
+    response = browser.post(
+        f"{PROJECTS}{world.project.pk}/change/",
+        project_form(world.project, context_exclusions=rules),
+    )
+
+    assert response.status_code == 302
+    world.project.refresh_from_db()
+    assert world.project.context_exclusions == rules.rstrip()
