@@ -79,11 +79,14 @@ class GatewayCompletion(Completion):
     experiments: list[Any]
 
 
-class DirectAccess(serializers.Serializer):
-    base_url = serializers.URLField()
-    token = serializers.CharField(help_text="A short-lived token, for `Authorization: Bearer`.")
-    expires_at = serializers.IntegerField(help_text="Epoch seconds.")
-    headers = serializers.DictField(child=serializers.CharField())
+class DirectAccess(TypedDict):
+    """Where and how to ask for completions directly: `token` is a short-lived token for
+    `Authorization: Bearer`, `expires_at` in epoch seconds, `headers` to send with it."""
+
+    base_url: str
+    token: str
+    expires_at: int
+    headers: dict[str, str]
 
 
 # A raw stream's chunks are no events.
@@ -207,7 +210,10 @@ direct_access = api_schema(
     summary="A short-lived token and the URL to ask for completions directly",
     tags=["code suggestions"],
     request=None,
-    responses={201: DirectAccess, **GATES},
+    responses={
+        201: OpenApiResponse(resolve_type_hint(DirectAccess), "The token and where to use it."),
+        **GATES,
+    },
     errors=(403,),
 )
 

@@ -222,16 +222,16 @@ class DirectAccessView(CodeSuggestionsView):
             personal_access_token=token_to_mint_from(self.credential)
         )
         return Response(
-            {
-                "base_url": f"{settings.CODESUGGEST_URL}/api/v4/code_suggestions",
-                "token": str(token),
-                "expires_at": token["exp"],
-                "headers": {
+            openapi.DirectAccess(
+                base_url=f"{settings.CODESUGGEST_URL}/api/v4/code_suggestions",
+                token=str(token),
+                expires_at=token["exp"],
+                headers={
                     "X-Gitlab-Realm": "self-managed",
                     "X-Gitlab-Global-User-Id": str(self.user.pk),
                     # GitLab sends its configured host name, not a URL.
-                    "X-Gitlab-Host-Name": urlsplit(settings.CODESUGGEST_URL).hostname,
+                    "X-Gitlab-Host-Name": urlsplit(settings.CODESUGGEST_URL).hostname or "",
                 },
-            },
+            ),
             status=201,
         )
