@@ -26,6 +26,7 @@ from completions.postprocessing import (
     stream_generation,
 )
 from completions.prompts import budget_prompt, context_preamble, generation_messages
+from projects.exclusions import NOTHING_EXCLUDED, ContextExclusions
 from projects.features import provider_config
 
 COMPLETION_MAX_TOKENS = 64
@@ -45,6 +46,16 @@ class SuggestionRequest:
     context: tuple[tuple[str, str], ...] = ()
     choices_count: int = 1
     project_key: str | None = None
+    # The named project's: its excluded files get no suggestion and are left out of the context.
+    exclusions: ContextExclusions = NOTHING_EXCLUDED
+
+    @property
+    def file_excluded(self) -> bool:
+        return self.exclusions.excludes(self.file_name)
+
+    @property
+    def context_to_send(self) -> tuple[tuple[str, str], ...]:
+        return tuple(item for item in self.context if not self.exclusions.excludes(item[0]))
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ def _plan(request: SuggestionRequest) -> _Plan:
     budget = budget_prompt(
         prefix=request.content_above_cursor,
         suffix=request.content_below_cursor,
-        context=request.context,
+        context=request.context_to_send,
         max_prompt_tokens=max(256, context_window(config) - max_tokens),
     )
     completion = CompletionRequest(
@@ -164,6 +175,9 @@ def suggest(request: SuggestionRequest) -> Suggestions:
 def _suggest(plan: _Plan) -> Suggestions:
     request = plan.request
     result = plan.suggestions()
+    if request.file_excluded:
+        result.prompt_chars = 0  # nothing was sent
+        return result
     started = time.perf_counter()
     if plan.generation is not None:
         candidate = plan.provider.chat(plan.generation)
@@ -210,7 +224,7 @@ def stream_suggestion(request: SuggestionRequest) -> tuple[Suggestions, Generato
     closes the upstream request.
     """
     plan = _plan(request)
-    if plan.generation is None:
+    if plan.generation is None or request.file_excluded:
         suggestions = _suggest(plan)
         return suggestions, (choice.text for choice in suggestions.choices[:1])
     result = plan.suggestions()
