@@ -30,6 +30,7 @@ from codesuggest.providers import (
     References,
     provider_for,
 )
+from projects.exclusions import context_exclusions
 from projects.features import provider_config
 from projects.models import Group, Project, User
 
@@ -53,6 +54,10 @@ def chat_features_available(user: User) -> list[str]:
 
 
 # Resources ------------------------------------------------------------------------------------
+
+# The additional-context categories that carry a file's text, named by its path in `id` or in
+# the metadata's `relativePath` (where GitLab's language server puts it).
+FILE_CATEGORIES = ("file", "snippet")
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,28 @@ def _visible_project(user: User, project_id: int) -> Project:
     return project
 
 
+def context_not_excluded(
+    resource: Resource, additional_context: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The additional context less the files that the resource's project excludes."""
+    if resource.project_id is None or not additional_context:
+        return list(additional_context)
+    project = Project.objects.select_related("group").filter(pk=resource.project_id).first()
+    exclusions = context_exclusions(project)
+    return [
+        item
+        for item in additional_context
+        if not any(exclusions.excludes(path) for path in _file_paths(item))
+    ]
+
+
+def _file_paths(item: dict[str, Any]) -> list[str]:
+    if item["category"] not in FILE_CATEGORIES:
+        return []
+    relative_path = (item.get("metadata") or {}).get("relativePath")
+    return [item["id"], *([relative_path] if isinstance(relative_path, str) else [])]
+
+
 # Asking (the web process) ---------------------------------------------------------------------
 
 
@@ -147,7 +174,7 @@ def question_submit(
             resource_id=resource.id,
             project_id=resource.project_id,
             resource_description=resource.description,
-            additional_context=list(additional_context),
+            additional_context=context_not_excluded(resource, additional_context),
             referer_url=referer_url or "",
             client_subscription_id=client_subscription_id or "",
             with_clean_history=with_clean_history,

@@ -1,0 +1,101 @@
+"""Context exclusion in chat: the files and snippets a question attaches as additional context are
+dropped, before they are stored or sent to the model, when the question's project (its resource,
+or the project of its commit) or a group above it excludes their path."""
+
+import pytest
+
+from chat.models import Message, Role
+from tests.chat.conftest import ask, system_prompt
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECRET = "password = 'hunter2-0123456789'"
+USER_MODEL = "class User\nend"
+
+
+def ask_about_the_project(api, token, world, context):
+    return ask(
+        api,
+        token,
+        "What does this code do?",
+        resource_type="project",
+        resource_id=world.project.pk,
+        additional_context=context,
+    )
+
+
+def test_a_file_a_group_above_the_project_excludes_never_reaches_the_model(
+    api, tokens, chat_model, world
+):
+    world.group.context_exclusions = "config/secrets.yml"
+    world.group.save()
+    context = [
+        {"category": "file", "id": "config/secrets.yml", "content": SECRET},
+        {"category": "file", "id": "app/models/user.rb", "content": USER_MODEL},
+    ]
+
+    response = ask_about_the_project(api, tokens["bob"], world, context)
+
+    assert response.status_code == 201
+    assert SECRET not in system_prompt(chat_model)
+    assert USER_MODEL in system_prompt(chat_model)
+    question = Message.objects.get(user=world.bob, role=Role.USER)
+    assert [item["id"] for item in question.additional_context] == ["app/models/user.rb"]
+
+
+def test_a_snippet_is_excluded_by_the_path_in_its_metadata(api, tokens, chat_model, world):
+    world.project.context_exclusions = "*.env"
+    world.project.save()
+    snippet = {
+        "category": "snippet",
+        "id": "snippet-1",
+        "content": SECRET,
+        "metadata": {"relativePath": "deploy/production.env"},
+    }
+
+    ask_about_the_project(api, tokens["bob"], world, [snippet])
+
+    assert SECRET not in system_prompt(chat_model)
+
+
+def test_a_question_about_a_commit_follows_its_projects_rules(api, tokens, chat_model, world):
+    world.project.context_exclusions = "config/"
+    world.project.save()
+
+    ask(
+        api,
+        tokens["bob"],
+        "Why this change?",
+        resource_type="commit",
+        resource_id="0123abcd",
+        project_id=world.project.pk,
+        additional_context=[{"category": "file", "id": "config/secrets.yml", "content": SECRET}],
+    )
+
+    assert SECRET not in system_prompt(chat_model)
+
+
+def test_context_that_is_not_a_file_is_kept_whatever_its_id(api, tokens, chat_model, world):
+    world.project.context_exclusions = "*"
+    world.project.save()
+    issue = {"category": "issue", "id": "42", "content": "Users cannot sign in."}
+
+    ask_about_the_project(api, tokens["bob"], world, [issue])
+
+    assert "Users cannot sign in." in system_prompt(chat_model)
+
+
+def test_another_projects_rules_do_not_apply(api, tokens, chat_model, world):
+    world.project.context_exclusions = "config/"
+    world.project.save()
+
+    ask(
+        api,
+        tokens["bob"],
+        "What is configured?",
+        resource_type="project",
+        resource_id=world.public_project.pk,
+        additional_context=[{"category": "file", "id": "config/app.yml", "content": SECRET}],
+    )
+
+    assert SECRET in system_prompt(chat_model)
