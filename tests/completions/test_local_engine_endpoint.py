@@ -1,5 +1,7 @@
 """The built-in engine through the API and the CLI: the embedded default, no network."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -96,3 +98,32 @@ def test_indexing_an_unknown_project_fails_clearly(db, local_engine):
 def test_indexing_a_missing_directory_fails_clearly(world, local_engine):
     with pytest.raises(CommandError, match="is not a directory"):
         call_command("index_repository", "acme/platform/tools", str(local_engine / "missing"))
+
+
+def test_indexing_leaves_out_the_files_a_group_above_the_project_excludes(
+    api, world, bob_token, local_engine
+):
+    world.subgroup.context_exclusions = "/frob.py"
+    world.subgroup.save()
+
+    call_command("index_repository", "acme/platform/tools", str(local_engine))
+
+    [choice] = complete(api, bob_token, project_path="acme/platform/tools")["choices"]
+    assert "turbo" not in choice["text"]
+
+
+def test_a_file_excluded_after_indexing_leaves_the_index_at_the_next_run(
+    api, world, bob_token, local_engine
+):
+    call_command("index_repository", "acme/platform/tools", str(local_engine))
+    world.project.context_exclusions = "frob.py"
+    world.project.save()
+    report = io.StringIO()
+
+    call_command(
+        "index_repository", "acme/platform/tools", str(local_engine), verbosity=2, stderr=report
+    )
+
+    assert report.getvalue() == "0 indexed, 0 unchanged, 1 skipped, 1 removed\n"
+    [choice] = complete(api, bob_token, project_path="acme/platform/tools")["choices"]
+    assert "turbo" not in choice["text"]

@@ -12,7 +12,7 @@ import random
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from . import chat, corpora, project
@@ -133,9 +133,18 @@ class LocalEngine:
             if math.exp(c.log_probability) >= threshold
         ]
 
-    def index_repository(self, *, project_key: str, directory: pathlib.Path) -> IndexReport:
-        """Feed a checkout's code to the project's index; unchanged files cost a stat each."""
-        return project.index_repository(self._project_dir(project_key), pathlib.Path(directory))
+    def index_repository(
+        self,
+        *,
+        project_key: str,
+        directory: pathlib.Path,
+        excludes: Callable[[str], bool] = project.nothing_excluded,
+    ) -> IndexReport:
+        """Feed a checkout's code to the project's index, but the files `excludes` names by
+        their path in the checkout; unchanged files cost a stat each."""
+        return project.index_repository(
+            self._project_dir(project_key), pathlib.Path(directory), excludes
+        )
 
     def build_base_models(
         self, *, languages: Sequence[str] | None = None, force: bool = False

@@ -13,7 +13,7 @@ import json
 import os
 import pathlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pathspec
@@ -56,7 +56,7 @@ _GENERATED_MARKERS = re.compile(
 class IndexReport:
     indexed: int  # files read and tokenised
     unchanged: int  # files already in the index as they are
-    skipped: int  # ignored, vendored, binary, generated, minified or huge files
+    skipped: int  # ignored, excluded, vendored, binary, generated, minified or huge files
     removed: int  # files gone since the last indexing
 
 
@@ -67,7 +67,17 @@ def safe_name(project_key: str) -> str:
     return f"{slug}-{digest}"
 
 
-def index_repository(project_dir: pathlib.Path, directory: pathlib.Path) -> IndexReport:
+def nothing_excluded(relative: str) -> bool:
+    return False
+
+
+def index_repository(
+    project_dir: pathlib.Path,
+    directory: pathlib.Path,
+    excludes: Callable[[str], bool] = nothing_excluded,
+) -> IndexReport:
+    """Index the checkout's files but those `excludes` names (by their path in the checkout);
+    a file excluded since the last indexing leaves the index."""
     if not directory.is_dir():
         raise NotADirectoryError(directory)
     project_dir.mkdir(parents=True, exist_ok=True)
@@ -76,7 +86,7 @@ def index_repository(project_dir: pathlib.Path, directory: pathlib.Path) -> Inde
         old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         new: dict[str, dict[str, object]] = {}
         indexed = unchanged = skipped = 0
-        walk = _Walk(directory)
+        walk = _Walk(directory, excludes)
         for relative, path in walk:
             status = path.stat()
             entry = old.get(relative)
@@ -127,10 +137,12 @@ def _exclusive(lock_path: pathlib.Path) -> Iterator[None]:
 
 
 class _Walk:
-    """Files under a directory minus ignored and vendored ones, counting what it leaves out."""
+    """Files under a directory minus ignored, excluded and vendored ones, counting what it
+    leaves out."""
 
-    def __init__(self, root: pathlib.Path) -> None:
+    def __init__(self, root: pathlib.Path, excludes: Callable[[str], bool]) -> None:
         self.root = root
+        self.excludes = excludes
         self.left_out = 0
 
     def __iter__(self) -> Iterator[tuple[str, pathlib.Path]]:
@@ -151,7 +163,7 @@ class _Walk:
             directories[:] = kept
             for name in sorted(files):
                 relative = base + name
-                if _ignored(specs, relative) or name == ".gitignore":
+                if _ignored(specs, relative) or name == ".gitignore" or self.excludes(relative):
                     self.left_out += name != ".gitignore"
                     continue
                 if pathlib.PurePath(name).suffix.lower() in _INDEXED_EXTENSIONS:

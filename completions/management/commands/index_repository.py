@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from codesuggest.providers.local_engine import LocalEngine
+from projects.exclusions import context_exclusions
 from projects.models import Project
 
 
@@ -11,7 +12,7 @@ class Command(BaseCommand):
     help = (
         "Feed a checkout's code to the local engine for a project (incremental: unchanged "
         "files cost nothing; .gitignore'd, vendored, generated, minified and huge files are "
-        "skipped)."
+        "skipped, and so are those the project's context exclusions name)."
     )
 
     def add_arguments(self, parser):
@@ -25,7 +26,9 @@ class Command(BaseCommand):
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a directory")
         report = LocalEngine(settings.LOCAL_ENGINE_DIR).index_repository(
-            project_key=project.index_key, directory=directory
+            project_key=project.index_key,
+            directory=directory,
+            excludes=context_exclusions(project).excludes,
         )
         if options["verbosity"] > 1:
             self.stderr.write(
