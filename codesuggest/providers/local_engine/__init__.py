@@ -159,6 +159,10 @@ class LocalEngine:
         indexed = project.indexed_texts(self._project_dir(project_key)) if project_key else []
         return chat.answer(question, [*indexed, *documents])
 
+    def indexed_files(self, project_key: str) -> dict[str, pathlib.Path]:
+        """The project's indexed files: each one's path in the checkout and its blob."""
+        return project.indexed_files(self._project_dir(project_key))
+
     def _project_dir(self, project_key: str) -> pathlib.Path:
         return self.data_dir / "projects" / project.safe_name(project_key)
 

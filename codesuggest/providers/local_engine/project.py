@@ -114,15 +114,21 @@ def index_repository(
 
 def indexed_texts(project_dir: pathlib.Path) -> list[tuple[str, str]]:
     """(path, content) of every indexed file, for chat answers."""
+    return [(relative, blob.read_text()) for relative, blob in indexed_files(project_dir).items()]
+
+
+def indexed_files(project_dir: pathlib.Path) -> dict[str, pathlib.Path]:
+    """Every indexed file's path in the checkout and the blob holding its content, in path
+    order; a blob is named by its content's digest, so a changed file has another."""
     manifest_path = project_dir / "manifest.json"
     if not manifest_path.exists():
-        return []
+        return {}
     manifest = json.loads(manifest_path.read_text())
-    return [
-        (relative, (project_dir / "blobs" / f"{entry['digest']}.txt").read_text())
+    return {
+        relative: project_dir / "blobs" / f"{entry['digest']}.txt"
         for relative, entry in sorted(manifest.items())
         if entry["digest"]
-    ]
+    }
 
 
 @contextlib.contextmanager

@@ -4,15 +4,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from codesuggest.providers.local_engine import LocalEngine
+from projects import retrieval
 from projects.exclusions import context_exclusions
 from projects.models import Project
 
 
 class Command(BaseCommand):
     help = (
-        "Feed a checkout's code to the local engine for a project (incremental: unchanged "
-        "files cost nothing; .gitignore'd, vendored, generated, minified and huge files are "
-        "skipped, and so are those the project's context exclusions name)."
+        "Feed a checkout's code to the local engine and to retrieval for a project "
+        "(incremental: unchanged files cost nothing; .gitignore'd, vendored, generated, "
+        "minified and huge files are skipped, and so are those the project's context "
+        "exclusions name)."
     )
 
     def add_arguments(self, parser):
@@ -25,10 +27,15 @@ class Command(BaseCommand):
             raise CommandError(f"No project at {full_path}")
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a directory")
-        report = LocalEngine(settings.LOCAL_ENGINE_DIR).index_repository(
+        engine = LocalEngine(settings.LOCAL_ENGINE_DIR)
+        report = engine.index_repository(
             project_key=project.index_key,
             directory=directory,
             excludes=context_exclusions(project).excludes,
+        )
+        # The same files, searchable for the snippets put in every provider's prompt.
+        retrieval.update_index(
+            project_key=project.index_key, files=engine.indexed_files(project.index_key)
         )
         if options["verbosity"] > 1:
             self.stderr.write(
