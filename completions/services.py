@@ -26,6 +26,7 @@ from completions.postprocessing import (
     stream_generation,
 )
 from completions.prompts import budget_prompt, context_preamble, generation_messages
+from projects import retrieval
 from projects.exclusions import NOTHING_EXCLUDED, ContextExclusions
 from projects.features import provider_config
 
@@ -56,6 +57,26 @@ class SuggestionRequest:
     @property
     def context_to_send(self) -> tuple[tuple[str, str], ...]:
         return tuple(item for item in self.context if not self.exclusions.excludes(item[0]))
+
+    def retrieved_context(self) -> tuple[tuple[str, str], ...]:
+        """The snippets of the project's other files most like the code above the cursor, as
+        context items; none for a project without an index or for an excluded file."""
+        if self.file_excluded:
+            return ()
+        snippets = retrieval.snippets_like(
+            project_key=self.project_key,
+            code=self.content_above_cursor,
+            leave_out=self._not_to_retrieve,
+        )
+        return retrieval.as_context(snippets)
+
+    def _not_to_retrieve(self, path: str) -> bool:
+        """This file, those the editor sent already and the excluded ones."""
+        return (
+            retrieval.is_current_file(path, self.file_name)
+            or any(name == path for name, _ in self.context)
+            or self.exclusions.excludes(path)
+        )
 
 
 @dataclass(frozen=True)
@@ -125,7 +146,8 @@ def _plan(request: SuggestionRequest) -> _Plan:
     budget = budget_prompt(
         prefix=request.content_above_cursor,
         suffix=request.content_below_cursor,
-        context=request.context_to_send,
+        # The editor's items first: they are what the user chose, and have the budget first.
+        context=request.context_to_send + request.retrieved_context(),
         max_prompt_tokens=max(256, context_window(config) - max_tokens),
     )
     completion = CompletionRequest(

@@ -1,5 +1,6 @@
 """The built-in local completion engine, through its public interface (no Django needed)."""
 
+import concurrent.futures
 import pathlib
 import time
 
@@ -275,3 +276,43 @@ def test_base_models_are_built_once(
     assert engine.build_base_models(languages=["python"]) == []
     assert engine.build_base_models(languages=["python"], force=True) == ["python"]
     assert (tmp_path / "data" / "base" / "python.ngram").exists()
+
+
+def test_a_base_model_built_while_the_engine_serves_is_used_without_a_restart(
+    tmp_path: pathlib.Path, corpus: list[SourceFile]
+) -> None:
+    engine = LocalEngine(tmp_path / "data")
+    before = complete(engine, INIT_BODY)
+
+    corpora.build_base_model("python", corpus, tmp_path / "data" / "base" / "python.ngram")
+    [after] = complete(engine, INIT_BODY)
+
+    assert [s.text for s in before] != [after.text]
+    assert after.text == "self.radius = radius"
+
+
+def test_two_builds_at_once_build_each_model_once(
+    tmp_path: pathlib.Path, corpus: list[SourceFile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slowly_found(language: str) -> list[SourceFile]:
+        time.sleep(0.2)  # both builds are past their check for a model before either writes it
+        return corpus
+
+    monkeypatch.setattr(corpora, "corpus_files", slowly_found)
+    engine = LocalEngine(tmp_path / "data")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        builds = [pool.submit(engine.build_base_models, languages=["python"]) for _ in range(2)]
+
+    assert sorted(b.result() for b in builds) == [[], ["python"]]
+
+
+def test_missing_base_models_are_those_not_built_whose_code_is_on_the_machine(
+    tmp_path: pathlib.Path, corpus: list[SourceFile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corpora, "corpus_files", lambda language: corpus * (language != "java"))
+    engine = LocalEngine(tmp_path / "data")
+
+    assert engine.missing_base_models() == ["javascript", "python"]
+    engine.build_base_models(languages=["python"])
+    assert engine.missing_base_models() == ["javascript"]
+    assert engine.missing_base_models(languages=["typescript"]) == ["javascript"]

@@ -152,6 +152,11 @@ class LocalEngine:
         """Build the per-language base models from code on this machine; returns those built."""
         return corpora.build_base_models(self.data_dir / "base", languages=languages, force=force)
 
+    def missing_base_models(self, *, languages: Sequence[str] | None = None) -> list[str]:
+        """The base models build_base_models would build now. Until they are built the engine
+        answers from the file and the project's index, and it reads each as soon as it is."""
+        return corpora.missing_base_models(self.data_dir / "base", languages=languages)
+
     def answer_question(
         self, *, question: str, project_key: str | None, documents: Sequence[tuple[str, str]]
     ) -> str:

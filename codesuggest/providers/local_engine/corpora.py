@@ -7,6 +7,7 @@
 """
 
 import concurrent.futures
+import fcntl
 import glob
 import multiprocessing
 import os
@@ -59,17 +60,36 @@ def base_language(language: str) -> str:
 def build_base_models(
     base_dir: pathlib.Path, *, languages: Sequence[str] | None, force: bool
 ) -> list[str]:
+    base_dir.mkdir(parents=True, exist_ok=True)
+    # One build at a time (make run's in the background, the release step, a command typed
+    # meanwhile): the next waits for it and then finds its models built, instead of spending the
+    # same minutes on the same files.
+    with open(base_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = []
+        for language in _wanted(languages):
+            path = base_dir / f"{language}.ngram"
+            if path.exists() and not force:
+                continue
+            files = corpus_files(language)
+            if files:
+                build_base_model(language, files, path)
+                built.append(language)
+        return built
+
+
+def missing_base_models(base_dir: pathlib.Path, *, languages: Sequence[str] | None) -> list[str]:
+    """The base models a build would make now: not built yet, with code on this machine."""
+    return [
+        language
+        for language in _wanted(languages)
+        if not (base_dir / f"{language}.ngram").exists() and corpus_files(language)
+    ]
+
+
+def _wanted(languages: Sequence[str] | None) -> list[str]:
     wanted = {base_language(x) for x in languages} if languages else set(_BASE_OF_LANGUAGE.values())
-    built = []
-    for language in sorted(wanted - {""}):
-        path = base_dir / f"{language}.ngram"
-        if path.exists() and not force:
-            continue
-        files = corpus_files(language)
-        if files:
-            build_base_model(language, files, path)
-            built.append(language)
-    return built
+    return sorted(wanted - {""})
 
 
 def build_base_model(language: str, files: Sequence[SourceFile], path: pathlib.Path) -> None:
