@@ -19,7 +19,7 @@ from redis import RedisError
 from chat import leases, relay
 from chat.models import RESET, Message, Role, State
 from chat.params import CONTEXT_CATEGORIES
-from chat.prompts import ANSWER_TOKENS, Exchange, build_messages
+from chat.prompts import ANSWER_TOKENS, Exchange, build_messages, is_selection
 from codesuggest.api.params import INT_MAX
 from codesuggest.api.throttling import enforce_chat_rate_limit
 from codesuggest.errors import RecordNotFound, Unavailable
@@ -30,6 +30,7 @@ from codesuggest.providers import (
     References,
     provider_for,
 )
+from projects import retrieval
 from projects.exclusions import context_exclusions
 from projects.features import provider_config
 from projects.models import Group, Project, User
@@ -292,15 +293,21 @@ def _answer(question_id: int, attempt: int) -> None:
     question = Message.objects.filter(pk=question_id, role=Role.USER).first()
     if question is None or question.state != State.PENDING:
         return
+    project = (
+        Project.objects.select_related("group").filter(pk=question.project_id).first()
+        if question.project_id
+        else None
+    )
     messages = build_messages(
         question=question.content,
         resource_description=question.resource_description,
-        additional_context=question.additional_context,
+        # The user's context first: it is what they chose, and has the budget first.
+        additional_context=[*question.additional_context, *retrieved_context(question, project)],
         history=history_for(question),
     )
     provider = provider_for(provider_config("chat"))
     request = ChatRequest(
-        tuple(messages), max_tokens=ANSWER_TOKENS, references=references_of(question)
+        tuple(messages), max_tokens=ANSWER_TOKENS, references=references_of(question, project)
     )
     subscription = question.client_subscription_id
     if subscription:
@@ -319,11 +326,27 @@ def _answer(question_id: int, attempt: int) -> None:
     _finish(question_id, answer=text)
 
 
-def references_of(question: Message) -> References:
-    """The question's project (for its indexed code) and attached documents."""
-    project = (
-        Project.objects.filter(pk=question.project_id).first() if question.project_id else None
+def retrieved_context(question: Message, project: Project | None) -> list[dict[str, Any]]:
+    """The snippets of the project's indexed code most like the question and the code the
+    user selected, as additional context; none without a project or its index."""
+    if project is None:
+        return []
+    exclusions = context_exclusions(project)
+    sent = {path for item in question.additional_context for path in _file_paths(item)}
+    selected = [item["content"] for item in question.additional_context if is_selection(item)]
+    snippets = retrieval.snippets_like(
+        project_key=project.index_key,
+        code="\n".join([*selected, question.content]),
+        leave_out=lambda path: path in sent or exclusions.excludes(path),
     )
+    return [
+        {"category": "snippet", "id": f"{s.path}:{s.first_line}", "content": s.text}
+        for s in snippets
+    ]
+
+
+def references_of(question: Message, project: Project | None) -> References:
+    """The question's project (for its indexed code) and attached documents."""
     return References(
         project_key=project.index_key if project else None,
         documents=tuple((item["id"], item["content"]) for item in question.additional_context),
