@@ -1,5 +1,5 @@
 """`/-/cable`: GitLab's ActionCable websocket, over which editors follow a chat answer as it is
-written (gitlab-clients.md, "Duo Chat → Stream").
+written (docs/api.md#cable).
 
 The ActionCable protocol (subprotocol `actioncable-v1-json`): the server says `welcome`, then
 `ping`s every few seconds; the client sends `subscribe` commands whose `identifier` is a JSON
