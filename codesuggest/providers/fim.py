@@ -1,4 +1,4 @@
-"""Fill-in-the-middle prompt templates, chosen from the model name (completions spec §3)."""
+"""Fill-in-the-middle prompt templates, chosen by model name (docs/pipeline.md#fim-templates)."""
 
 from __future__ import annotations
 
