@@ -40,7 +40,7 @@ T = TypeVar("T")
 DEFAULT_MODEL = "code-gecko@002"
 # Chat and generation go to Gemini; a code-gecko model name cannot chat.
 DEFAULT_CHAT_MODEL = "gemini-2.5-flash"
-# Spec §3: code-gecko's stop token (dropped for multi-line completions, like the FIM families').
+# code-gecko's stop token (docs/pipeline.md#fim-templates), dropped for multi-line completions.
 CODE_GECKO_STOP = ("\n\n",)
 
 
@@ -255,7 +255,7 @@ class VertexProvider(BaseProvider):
 
 
 def predict_parameters(request: CompletionRequest) -> dict[str, Any]:
-    """Every code-gecko parameter of seed 004 that the request sets."""
+    """Every code-gecko parameter (docs/api.md#predict) that the request sets."""
     stops = stop_sequences(request.stop, () if request.multiline else CODE_GECKO_STOP)
     optional = {
         "stopSequences": stops or None,
