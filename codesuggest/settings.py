@@ -96,7 +96,7 @@ SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
 CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
 # Behind TLS, browsers keep to HTTPS here for a year once they have seen it (HSTS).
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if SECURE_SSL_REDIRECT else 0
-# GitLab's, on every API response (api.md §1.2); the admin needs no more.
+# GitLab's, on every API response (docs/api.md#response-headers); the admin needs no more.
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # What `manage.py check --deploy` would otherwise warn about, on purpose: X_FRAME_OPTIONS is
@@ -268,7 +268,7 @@ REST_FRAMEWORK = {
         "projects.authentication.BrowserSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # GitLab's API takes parameters as JSON or as a form (`private_token`, api.md §1.1).
+    # GitLab's API takes parameters as JSON or as a form (`private_token`, docs/api.md#credentials).
     "DEFAULT_PARSER_CLASSES": [
         "codesuggest.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
