@@ -1,4 +1,4 @@
-"""Clean a model's suggestion before the client sees it (completions-pipeline.md §5).
+"""Clean a model's suggestion before the client sees it (docs/pipeline.md#post-processing).
 
 The syntax steps parse only a window around the cursor, never the whole file: from the last
 top-level line a few thousand characters above the cursor, through the suggestion, to a few
@@ -39,7 +39,7 @@ _PREAMBLES = {"php": "<?php\n"}
 def postprocess_completion(
     *, prefix: str, suffix: str, suggestion: str, language: Language | None, hit_token_limit: bool
 ) -> str:
-    """The suggestion after steps 1-6 of §5; "" means there is nothing to suggest."""
+    """The suggestion after steps 1-6 (docs/pipeline.md#post-processing); "" is no suggestion."""
     parser = _parser(language.id) if language else None
     text = suggestion
     if parser and language:
