@@ -1,4 +1,4 @@
-"""Fit the text around the cursor into a model's prompt (completions-pipeline.md §3)."""
+"""Fit the text around the cursor into a model's prompt (docs/pipeline.md#prompt)."""
 
 import re
 from collections.abc import Sequence
