@@ -1,6 +1,6 @@
 """Who is calling: personal access tokens, short-lived code-suggestions tokens, browser sessions.
 
-Credentials are looked for in GitLab's order (api.md §1.1): the `PRIVATE-TOKEN` header, the
+Credentials are sought in GitLab's order (docs/api.md#credentials): the `PRIVATE-TOKEN` header, the
 `private_token` parameter, then `Authorization: Bearer`. A token is checked in GitLab's order
 too: unknown → expired → revoked → insufficient scope → blocked user.
 """
