@@ -1,4 +1,4 @@
-"""Short-lived code-suggestions access tokens (api.md §2): JWTs signed by this service."""
+"""Short-lived code-suggestions access tokens (docs/api.md#tokens): JWTs signed by this service."""
 
 from datetime import timedelta
 from typing import Any
