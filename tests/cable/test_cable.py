@@ -23,7 +23,7 @@ from tests.services import server_process
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ANSWER = "Use the class keyword, then def for each method, then end."
-# The language server's document, word for word (gitlab-clients.md).
+# The language server's document, word for word (docs/api.md#cable).
 SUBSCRIPTION = """
 subscription aiCompletionResponse($userId: UserID, $clientSubscriptionId: String,
   $aiAction: AiAction, $htmlResponse: Boolean = true) {
