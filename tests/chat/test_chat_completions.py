@@ -332,7 +332,7 @@ def test_it_rejects_malformed_json(api, tokens, chat_model):
 
 NOT_FOUND = {"message": "404 Not Found"}  # chat is not for this user
 # A resource that does not exist, and one the user may not see: alike, so that no one learns
-# which private ids exist (GitLab tells them apart; api.md §5).
+# which private ids exist (GitLab tells them apart; docs/api.md#resources).
 RECORD_NOT_FOUND = {"message": "404 Not found"}
 
 
