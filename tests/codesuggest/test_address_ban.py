@@ -1,5 +1,5 @@
 """An address that presents too many unknown credentials is refused until the window it guessed
-in ends (api.md §1.2, 429): every later request is told how long the ban has left, the ban
+in ends (docs/api.md#credentials): every later request is told how long the ban has left, the ban
 lifts when the window ends, and each refusal is counted for monitoring."""
 
 import time
