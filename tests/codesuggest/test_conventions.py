@@ -1,5 +1,5 @@
 """What every /api/v4 response shares: malformed and oversized bodies, unknown routes and the
-security headers (api.md §1.2)."""
+security headers (docs/api.md#errors)."""
 
 import io
 import json
