@@ -1,6 +1,6 @@
-"""Parameters at the edges of what the API reads (api.md §1.2), through completions: an integer
-written as text is read up to the bigint's edges and no further, and a number too large for a
-float is quoted, cut short, in the 400 that refuses it."""
+"""Parameters at the edges of what the API reads (docs/api.md#parameters), through completions:
+an integer written as text is read up to the bigint's edges and no further, and a number too
+large for a float is quoted, cut short, in the 400 that refuses it."""
 
 import pytest
 
