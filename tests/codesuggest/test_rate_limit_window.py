@@ -1,6 +1,6 @@
-"""The completions rate limit (api.md §1.4): per user, in fixed one-minute windows aligned to the
-clock, with `Retry-After` saying exactly when the window ends, and counters that do not outlive
-their window in Redis."""
+"""The completions rate limit (docs/api.md#rate-limits): per user, in fixed one-minute windows
+aligned to the clock, with `Retry-After` saying exactly when the window ends, and counters that
+do not outlive their window in Redis."""
 
 import math
 import time
