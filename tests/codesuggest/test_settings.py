@@ -1,4 +1,5 @@
-"""Settings come from the environment and refuse bad values at start-up (operations.md)."""
+"""Settings come from the environment and refuse bad values at start-up
+(docs/operations.md#settings)."""
 
 import os
 import subprocess
