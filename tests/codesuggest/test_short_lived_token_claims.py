@@ -1,5 +1,5 @@
-"""Which short-lived tokens the code-suggestion endpoints take (api.md §2): only one this service
-signed, with its algorithm, for its audience, from its issuer, of its type, inside its
+"""Which short-lived tokens the code-suggestion endpoints take (docs/api.md#tokens): only one this
+service signed, with its algorithm, for its audience, from its issuer, of its type, inside its
 lifetime, naming a user and that user's personal access token. Each refused token is a minted
 one with one thing changed; the same claims signed as minted are taken, so each refusal is about
 that one thing. Every refusal is GitLab's plain 401, whatever was wrong."""
