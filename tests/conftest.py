@@ -104,7 +104,7 @@ def world(db) -> World:
     return World(alice, bob, charlie, group, subgroup, project, public_project)
 
 
-# What an AI endpoint answers a token without the `api` or `ai_features` scope (api.md §1.2).
+# What an AI endpoint answers a token without the `api` or `ai_features` scope (docs/api.md#errors).
 INSUFFICIENT_SCOPE = {
     "error": "insufficient_scope",
     "error_description": "The request requires higher privileges than provided by the "
