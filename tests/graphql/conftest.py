@@ -1,4 +1,4 @@
-"""GraphQL helpers: the documents GitLab's language server sends (gitlab-clients.md), and a
+"""GraphQL helpers: the documents GitLab's language server sends (docs/api.md#graphql), and a
 client that posts them as it does."""
 
 from typing import Any
