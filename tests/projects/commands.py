@@ -1,4 +1,4 @@
-"""Running the projects app's management commands (operations.md) in tests: in-process, or as a
+"""Running the projects app's commands (docs/operations.md#commands) in tests: in-process, or as a
 deployment script does. Success is silent apart from create_token's plaintext; a failure is one
 line on stderr and a non-zero exit."""
 
