@@ -1,5 +1,5 @@
 """Credentials on every /api/v4 endpoint: where a token may be sent, and how a bad one fails
-(api.md §1.1, §1.2). GET /api/v4/user stands in for any endpoint."""
+(docs/api.md#credentials, #errors). GET /api/v4/user stands in for any endpoint."""
 
 from datetime import timedelta
 from unittest import mock
