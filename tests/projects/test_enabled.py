@@ -1,4 +1,5 @@
-"""POST /api/v4/code_suggestions/enabled: whether a project has code suggestions (api.md §4)."""
+"""POST /api/v4/code_suggestions/enabled: whether a project has code suggestions
+(docs/api.md#enabled)."""
 
 import pytest
 
