@@ -1,4 +1,5 @@
-"""GET /api/v4/personal_access_tokens/self: the token the caller is using (api.md §6)."""
+"""GET /api/v4/personal_access_tokens/self: the token the caller is using
+(docs/api.md#personal-access-token)."""
 
 from datetime import date, timedelta
 
