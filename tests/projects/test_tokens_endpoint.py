@@ -1,4 +1,5 @@
-"""POST /api/v4/code_suggestions/tokens: a short-lived JWT for code suggestions (api.md §2)."""
+"""POST /api/v4/code_suggestions/tokens: a short-lived JWT for code suggestions
+(docs/api.md#tokens)."""
 
 import time
 import uuid
