@@ -1,4 +1,5 @@
-"""GET /api/v4/user, /version and /metadata: what editor clients ask first (api.md §6)."""
+"""GET /api/v4/user, /version and /metadata: what editor clients ask first
+(docs/api.md#users-and-tokens)."""
 
 import re
 
@@ -68,7 +69,7 @@ def test_the_version_needs_a_credential(api, world, path):
     assert response.json() == {"message": "401 Unauthorized"}
 
 
-# What GitLab's language server calls, from which reported version on (gitlab-clients.md).
+# What GitLab's language server calls, and from which version (docs/api.md#gitlab-compatibility).
 LANGUAGE_SERVER_CALLS = [
     ((0, 0, 0), "get", "/api/v4/version"),
     ((0, 0, 0), "get", "/api/v4/personal_access_tokens/self"),
