@@ -1,5 +1,6 @@
 """Limits tested at their exact edge, where an off-by-one lives: the request body cap
-(api.md §3) and the length that makes a comment an instruction (completions-pipeline spec)."""
+(docs/api.md#errors) and the length that makes a comment an instruction
+(docs/pipeline.md#intent)."""
 
 import json
 
