@@ -31,7 +31,7 @@ BODILESS_ENDPOINTS = ["/api/v4/code_suggestions/tokens", "/api/v4/code_suggestio
 # The AI gateway's endpoint: its own short-lived token only.
 GATEWAY = "/api/v4/code_suggestions/v2/completions"
 A_FILE = {"file_name": "a.py", "content_above_cursor": "def f():\n    "}
-# Google's error body, which the Vertex endpoint answers with (seed 004).
+# Google's error body, which the Vertex endpoint answers with (docs/api.md#predict).
 INVALID_ARGUMENT = {"code": 400, "status": "INVALID_ARGUMENT"}
 
 
@@ -134,7 +134,8 @@ def test_the_admin_refuses_a_nul_in_its_filters_and_searches(client, db, query):
 def test_deep_json_without_a_token_is_no_crash(api, db, path):
     response = api.post(path, nested(10_000))
 
-    # Credentials are checked before the body (api.md §1.3); GraphQL also answers anonymously.
+    # Credentials are checked before the body (docs/api.md#order-of-checks); GraphQL also
+    # answers anonymously.
     assert response.status_code == (400 if path == GRAPHQL else 401)
 
 
