@@ -20,7 +20,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    # Empty counts as unset, as for every helper here: docker-compose passes each setting it
+    # lists, empty when the operator left it out.
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool) -> bool:

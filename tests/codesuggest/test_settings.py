@@ -87,6 +87,30 @@ def test_a_provider_added_to_the_registry_is_one_the_settings_accept():
     assert result.stdout.strip() == "parrot"
 
 
+def test_an_empty_variable_counts_as_unset_so_generations_follow_completions():
+    # As docker-compose passes every setting it lists, empty when the operator left it out.
+    result = start(
+        DJANGO_SECRET_KEY="s",
+        COMPLETIONS_MODEL="codestral",
+        COMPLETIONS_BASE_URL="http://models.internal/v1",
+        COMPLETIONS_API_KEY="key",
+        GENERATIONS_MODEL="",
+        GENERATIONS_BASE_URL="",
+        GENERATIONS_API_KEY="",
+        CODESUGGEST_URL="",
+        code="import django; django.setup(); from django.conf import settings as s; "
+        "print(s.GENERATIONS_MODEL, s.GENERATIONS_BASE_URL, s.GENERATIONS_API_KEY, "
+        "s.CODESUGGEST_URL)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "codestral",
+        "http://models.internal/v1",
+        "key",
+        "http://localhost:8000",
+    ]
+
+
 def test_it_reads_true_and_false_whatever_their_case():
     result = start(DJANGO_DEBUG="True", DJANGO_SECRET_KEY="s")
     assert result.stdout.strip() == "True"
