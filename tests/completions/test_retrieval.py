@@ -211,6 +211,7 @@ def test_indexing_again_retrieves_the_files_as_they_are_now(
     api, bob_token, checkout, settings, openai_server
 ):
     server = use_openai(settings, openai_server)
+    api.post(COMPLETIONS, suggestion_body(), token=bob_token)  # the index is open from now on
     (checkout / "billing" / "rates.py").write_text(RATES.replace("1.25", "2.50"))
     (checkout / "utils" / "strings.py").unlink()
     (checkout / "billing" / "parcels.py").write_text(
