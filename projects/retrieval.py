@@ -6,8 +6,13 @@ indexed project's files (those `index_repository` gave the local engine, less it
 exclusions) are cut into windows of WINDOW_LINES lines every STRIDE_LINES lines (RepoCoder's and
 CrossCodeEval's windows) and searched with BM25 in a tantivy index, one a project on disk under
 LOCAL_ENGINE_DIR/retrieval/, which every web and worker process opens read-only and reopens
-after a commit. tantivy over PostgreSQL's full-text search: see bench/retrieval.py for the
-measurement; it also serves the embedded mode, on SQLite.
+after a commit.
+
+tantivy rather than PostgreSQL's full-text search, measured on the same windows of 1,000,000
+lines (bench/retrieval.py), in one run on a busy machine: a median of 1.9 ms against 1.7 s, a
+p95 of 27 ms against 5.5 s (6.6 ms when the machine is quieter). PostgreSQL ranks every window
+holding any of the query's words; tantivy skips those that cannot reach the top (block-max
+WAND). And tantivy serves the embedded mode, on SQLite, as well.
 
 A project without an index costs one stat a request.
 """
