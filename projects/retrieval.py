@@ -27,7 +27,7 @@ from pathlib import Path
 import tantivy
 from django.conf import settings
 
-from codesuggest.providers.local_engine.project import safe_name
+from codesuggest.providers.local_engine.project import exclusive, safe_name
 
 WINDOW_LINES = 20
 STRIDE_LINES = 10
@@ -85,23 +85,29 @@ def update_index(*, project_key: str, files: Mapping[str, Path]) -> int:
     whose windows changed."""
     directory = index_directory(project_key)
     directory.mkdir(parents=True, exist_ok=True)
-    held = _read_state(directory)
-    wanted = {path: text_file.name for path, text_file in files.items()}
-    changed = [path for path in held.keys() | wanted.keys() if held.get(path) != wanted.get(path)]
-    if not changed and tantivy.Index.exists(str(directory)):
-        return 0
-    index = tantivy.Index(_SCHEMA, path=str(directory), reuse=True)
-    # tantivy's lock keeps a second indexing of the project from writing at the same time.
-    writer = index.writer(heap_size=_WRITER_HEAP_BYTES, num_threads=1)
-    for path in sorted(changed):
-        writer.delete_documents_by_term("path", path)
-        if path in files:
-            for first_line, text in windows(files[path].read_text()):
-                writer.add_document(tantivy.Document(path=path, first_line=first_line, code=text))
-    writer.commit()
-    writer.wait_merging_threads()
-    _write_state(directory, wanted)
-    return len(changed)
+    # A second indexing of the project waits (tantivy's own lock would make it fail), then
+    # finds the index up to date.
+    with exclusive(directory / ".lock"):
+        held = _read_state(directory)
+        wanted = {path: text_file.name for path, text_file in files.items()}
+        changed = [p for p in held.keys() | wanted.keys() if held.get(p) != wanted.get(p)]
+        if not changed and tantivy.Index.exists(str(directory)):
+            return 0
+        index = tantivy.Index(_SCHEMA, path=str(directory), reuse=True)
+        writer = index.writer(heap_size=_WRITER_HEAP_BYTES, num_threads=1)
+        for path in sorted(changed):
+            writer.delete_documents_by_term("path", path)
+            if path in files:
+                _add_windows(writer, path, files[path].read_text())
+        writer.commit()
+        writer.wait_merging_threads()
+        _write_state(directory, wanted)
+        return len(changed)
+
+
+def _add_windows(writer: tantivy.IndexWriter, path: str, text: str) -> None:
+    for first_line, window in windows(text):
+        writer.add_document(tantivy.Document(path=path, first_line=first_line, code=window))
 
 
 def windows(text: str) -> Iterable[tuple[int, str]]:

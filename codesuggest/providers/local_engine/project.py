@@ -81,7 +81,7 @@ def index_repository(
     if not directory.is_dir():
         raise NotADirectoryError(directory)
     project_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(project_dir / ".lock"):
+    with exclusive(project_dir / ".lock"):
         manifest_path = project_dir / "manifest.json"
         old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         new: dict[str, dict[str, object]] = {}
@@ -132,7 +132,7 @@ def indexed_files(project_dir: pathlib.Path) -> dict[str, pathlib.Path]:
 
 
 @contextlib.contextmanager
-def _exclusive(lock_path: pathlib.Path) -> Iterator[None]:
+def exclusive(lock_path: pathlib.Path) -> Iterator[None]:
     """Serialise indexing of one project across processes."""
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
