@@ -163,18 +163,46 @@ def test_a_file_the_editor_sent_is_not_sent_twice(api, bob_token, model):
     assert prompt_sent(model).count(SNIPPET_LINE) == 1
 
 
-def test_an_instruct_models_generation_gets_the_snippet_too(
-    api, bob_token, checkout, settings, openai_server
-):
+def generate_with_openai(settings, openai_server):
     use_openai(settings, openai_server)
+    return openai_server, lambda body: body["messages"][-1]["content"]
+
+
+def generate_with_anthropic(settings, anthropic_server):
+    settings.GENERATIONS_PROVIDER = "anthropic"
+    settings.GENERATIONS_BASE_URL = anthropic_server.url
+    return anthropic_server, lambda body: body["messages"][-1]["content"]
+
+
+def generate_with_gemini(settings, vertex_server):
+    use_vertex(settings, vertex_server)
+    settings.GENERATIONS_PROVIDER = "vertex"
+    settings.GENERATIONS_MODEL = "gemini-2.5-flash"
+    return vertex_server, lambda body: body["contents"][-1]["parts"][0]["text"]
+
+
+INSTRUCT_PROVIDERS = {
+    "openai": (generate_with_openai, "openai_server"),
+    "anthropic": (generate_with_anthropic, "anthropic_server"),
+    "vertex": (generate_with_gemini, "vertex_server"),
+}
+
+
+@pytest.mark.usefixtures("checkout")
+@pytest.mark.parametrize("provider", sorted(INSTRUCT_PROVIDERS))
+def test_an_instruct_models_generation_gets_the_snippet_too(
+    api, bob_token, settings, request, provider
+):
+    use, server_fixture = INSTRUCT_PROVIDERS[provider]
+    model = use(settings, request.getfixturevalue(server_fixture))
     body = suggestion_body(intent="generation", user_instruction="add the shipping cost")
 
     api.post(COMPLETIONS, body, token=bob_token)
 
-    assert openai_server.last.path == "/v1/chat/completions"
-    [_system, user] = openai_server.last.json["messages"]
-    assert SNIPPET_LINE in user["content"]
-    assert "stale_copy_of_the_open_file" not in user["content"]
+    prompt = prompt_sent(model)
+    assert "add the shipping cost" in prompt  # the generation's instruction: an instruct prompt
+    assert SNIPPET_LINE in prompt
+    assert "stale_copy_of_the_open_file" not in prompt
 
 
 @pytest.mark.usefixtures("checkout")
