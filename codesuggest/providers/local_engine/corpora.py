@@ -88,8 +88,12 @@ def missing_base_models(base_dir: pathlib.Path, *, languages: Sequence[str] | No
 
 
 def _wanted(languages: Sequence[str] | None) -> list[str]:
-    wanted = {base_language(x) for x in languages} if languages else set(_BASE_OF_LANGUAGE.values())
-    return sorted(wanted - {""})
+    # In the order of _BASE_OF_LANGUAGE, Python first: the engine reads each model as soon as it
+    # is written, and make run's demo project is Python. On 2 busy cores Python's took 3.5
+    # minutes, after the 7.5 of Java's when the order was alphabetical.
+    every = list(dict.fromkeys(_BASE_OF_LANGUAGE.values()))
+    wanted = {base_language(x) for x in languages} if languages else set(every)
+    return [language for language in every if language in wanted]
 
 
 def build_base_model(language: str, files: Sequence[SourceFile], path: pathlib.Path) -> None:
