@@ -352,6 +352,10 @@ USAGE_RETENTION_DAYS = env_int("USAGE_RETENTION_DAYS", 90)
 # How often beat rolls the usage events up: how stale the analytics page may be.
 ANALYTICS_ROLLUP_SECONDS = env_int("ANALYTICS_ROLLUP_SECONDS", 300, minimum=10)
 
+# Mask secrets (keys, tokens, passwords, private keys) in whatever is sent to a model provider
+# other than the local engine (codesuggest/providers/redaction.py).
+REDACT_SECRETS = env_bool("REDACT_SECRETS", True)
+
 # The providers' own settings, each read by its provider (`options_from` in its module).
 VERTEX_PROJECT = env_str("VERTEX_PROJECT")
 VERTEX_LOCATION = env_str("VERTEX_LOCATION", "us-central1")

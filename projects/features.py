@@ -22,5 +22,6 @@ def provider_config(feature: Feature) -> ProviderConfig:
         api_key=getattr(settings, f"{prefix}_API_KEY"),
         timeout=getattr(settings, f"{prefix}_TIMEOUT"),
         fim_template=overrides.fim_template,
+        redact_secrets=settings.REDACT_SECRETS,
         options=provider_class(provider).options_from(settings),
     )

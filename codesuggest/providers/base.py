@@ -68,6 +68,8 @@ class ProviderConfig:
     api_key: str = field(default="", repr=False)
     timeout: float = 30.0
     fim_template: str = ""
+    # Whether secrets are masked out of what the provider is sent (redaction.py).
+    redact_secrets: bool = True
     # The provider's own options, built by its `options_from` from the settings (None: their
     # defaults); a frozen dataclass, as `provider_for` keys its instances by the whole config.
     options: Any = None
@@ -151,6 +153,10 @@ class Provider(Protocol):
 class BaseProvider(Provider):
     """A provider class as the registry knows it: built from a config, reading its own options
     from the settings, and saying how much its models read at once."""
+
+    # Whether what the provider is sent stays in this process (the local engine): masking its
+    # secrets (redaction.py) would then protect nothing.
+    keeps_text_in_process = False
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

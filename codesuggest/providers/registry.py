@@ -15,6 +15,7 @@ from .anthropic import AnthropicProvider
 from .base import BaseProvider, Candidate, ChatRequest, CompletionRequest, Provider, ProviderConfig
 from .local import LocalProvider
 from .openai import OpenAIProvider
+from .redaction import RedactingProvider
 from .vertex import VertexProvider
 
 PROVIDERS: dict[str, type[BaseProvider]] = {
@@ -30,12 +31,16 @@ _lock = threading.Lock()
 
 def provider_for(config: ProviderConfig) -> Provider:
     """The provider for `config`, built once per distinct config so its connection pool is
-    reused by every request. Raises ValueError for an unknown provider name."""
+    reused by every request, and sent no secret unless it keeps what it is sent in this process
+    or the config says not to mask them. Raises ValueError for an unknown provider name."""
     factory = provider_class(config.provider)
     with _lock:
         provider = _instances.get(config)
         if provider is None:
-            provider = _instances[config] = MeasuredProvider(factory(config), config)
+            provider = MeasuredProvider(factory(config), config)
+            if config.redact_secrets and not factory.keeps_text_in_process:
+                provider = RedactingProvider(provider)
+            _instances[config] = provider
         return provider
 
 

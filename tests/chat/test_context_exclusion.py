@@ -9,7 +9,8 @@ from tests.chat.conftest import ask, system_prompt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SECRET = "password = 'hunter2-0123456789'"
+# Private, but not a credential, which redaction would mask whatever the rules say.
+SECRET = "acme_discount: 0.42  # not for the model's eyes"
 USER_MODEL = "class User\nend"
 
 

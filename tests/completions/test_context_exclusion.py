@@ -10,7 +10,8 @@ from projects.models import Group, Project
 from tests.completions.conftest import COMPLETIONS, completion_body
 
 PROJECT = "acme/platform/tools"
-SECRET = "API_KEY = 'sk-live-0123456789'"
+# Private, but not a credential, which redaction would mask whatever the rules say.
+SECRET = "ACME_DISCOUNT = 0.42  # not for the model's eyes"
 HELPER = "def helper(value):\n    return value * 2"
 
 

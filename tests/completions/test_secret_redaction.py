@@ -1,0 +1,90 @@
+"""No secret in the code an editor sends reaches the model server, by any of the completion
+endpoints' paths, while the code around it does (codesuggest/providers/redaction.py)."""
+
+import logging
+
+from codesuggest.providers.redaction import MARKER
+from tests.completions.conftest import COMPLETIONS, PYTHON_ABOVE, completion_body
+from tests.completions.test_vertex_predict import PREDICT
+from tests.fake_secrets import PROGRAM, masked_program, secrets_in
+
+ABOVE = f"{PROGRAM}\n\n\n{PYTHON_ABOVE}"
+PASSWORD = 'password = "correct-horse-battery-staple"'
+MASKED_PASSWORD = f'password = "{MARKER}"'
+SETTINGS = {"file_name": "app/settings.py", "content_above_cursor": ABOVE}
+
+
+def sent(upstream) -> str:
+    return upstream.last.body.decode()
+
+
+def test_a_completion_reaches_the_model_without_the_files_secrets(api, upstream, bob_token):
+    response = api.post(COMPLETIONS, completion_body(current_file=SETTINGS), token=bob_token)
+
+    assert response.status_code == 200
+    assert secrets_in(sent(upstream)) == []
+    assert upstream.last.json["prompt"].endswith(f"{masked_program()}\n\n\n{PYTHON_ABOVE}")
+
+
+def test_the_code_below_the_cursor_reaches_the_model_without_its_secrets(api, upstream, bob_token):
+    below = f"\n\n{PASSWORD}\nconnect(password)\n"
+    current_file = {**SETTINGS, "content_above_cursor": PYTHON_ABOVE, "content_below_cursor": below}
+
+    api.post(COMPLETIONS, completion_body(current_file=current_file), token=bob_token)
+
+    assert upstream.last.json["suffix"] == f"\n\n{MASKED_PASSWORD}\nconnect(password)\n"
+
+
+def test_the_files_the_editor_adds_as_context_reach_the_model_without_their_secrets(
+    api, upstream, bob_token
+):
+    context = [{"type": "file", "name": "config/secrets.py", "content": PROGRAM}]
+
+    api.post(COMPLETIONS, completion_body(context=context), token=bob_token)
+
+    assert secrets_in(sent(upstream)) == []
+    assert masked_program() in upstream.last.json["prompt"]
+
+
+def test_a_generation_reaches_the_model_without_the_files_secrets(api, upstream, bob_token):
+    body = completion_body(
+        current_file=SETTINGS, intent="generation", user_instruction="upload a file to S3"
+    )
+
+    api.post(COMPLETIONS, body, token=bob_token)
+
+    assert upstream.last.path == "/v1/chat/completions"
+    assert secrets_in(sent(upstream)) == []
+    assert masked_program() in upstream.last.json["messages"][-1]["content"]
+
+
+def test_a_streamed_generation_reaches_the_model_without_the_files_secrets(
+    api, upstream, bob_token
+):
+    body = completion_body(
+        current_file=SETTINGS, intent="generation", user_instruction="upload", stream=True
+    )
+
+    response = api.post(COMPLETIONS, body, token=bob_token)
+    b"".join(response.streaming_content)
+
+    assert upstream.last.json["stream"] is True
+    assert secrets_in(sent(upstream)) == []
+    assert masked_program() in upstream.last.json["messages"][-1]["content"]
+
+
+def test_a_vertex_prediction_reaches_the_model_without_the_secrets(api, upstream, bob_token):
+    body = {"instances": [{"prefix": ABOVE, "suffix": PROGRAM}], "parameters": {}}
+
+    response = api.post(PREDICT, body, HTTP_AUTHORIZATION=f"Bearer {bob_token}")
+
+    assert response.status_code == 200
+    assert secrets_in(sent(upstream)) == []
+    assert upstream.last.json["suffix"] == masked_program()
+
+
+def test_no_secret_is_logged(api, upstream, bob_token, caplog):
+    with caplog.at_level(logging.DEBUG):
+        api.post(COMPLETIONS, completion_body(current_file=SETTINGS), token=bob_token)
+
+    assert secrets_in(caplog.text) == []
