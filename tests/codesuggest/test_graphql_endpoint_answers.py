@@ -1,6 +1,6 @@
 """The exact answers of /api/graphql when a request goes wrong: what a client sees, status and
 body, for a request that is not GraphQL, a mutation sent with GET, and an error raised while
-the document runs (the spec's `errors` entries, with where in the document it happened)."""
+the document runs (GraphQL's `errors` entries, with where in the document it happened)."""
 
 import json
 from urllib.parse import urlencode

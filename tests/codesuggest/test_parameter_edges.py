@@ -1,6 +1,7 @@
-"""Parameters at the edges of what the API reads (docs/api.md#parameters), through completions:
-an integer written as text is read up to the bigint's edges and no further, and a number too
-large for a float is quoted, cut short, in the 400 that refuses it."""
+"""Parameters at the edges of what the API reads (docs/api.md#parameters), through completions
+and telemetry: an integer written as text is read up to the bigint's edges and no further, a
+number too large for a float is quoted, cut short, in the 400 that refuses it, and an array may
+be as long as its limit."""
 
 import pytest
 
@@ -45,3 +46,13 @@ def test_a_number_too_large_for_a_float_is_quoted_by_its_first_twenty_characters
 
     assert response.status_code == 400
     assert response.json() == {"error": f"JSON parse error - Number out of range: '{'1' * 20}'"}
+
+
+def test_a_batch_of_events_as_long_as_the_limit_is_taken_whole(api, token):
+    event = {"event": "code_suggestion_shown_in_ide"}
+
+    taken = api.post("/api/v4/usage_data/track_events", {"events": [event] * 50}, token=token)
+    refused = api.post("/api/v4/usage_data/track_events", {"events": [event] * 51}, token=token)
+
+    assert taken.status_code == 200
+    assert refused.json() == {"error": "events must contain at most 50 items"}
