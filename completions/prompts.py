@@ -64,7 +64,8 @@ def _fit_context(context: Sequence[ContextItem], budget: int) -> tuple[ContextIt
 
 
 def _keep_end(prefix: str, budget: int) -> str:
-    """The end of the prefix, nearest the cursor, without a half-cut block at its start."""
+    """The end of the prefix, nearest the cursor, starting with a whole line and, when one is
+    near, without a half-cut block at its start."""
     max_chars = max(budget, 0) * CHARS_PER_TOKEN
     if len(prefix) <= max_chars:
         return prefix
@@ -72,7 +73,13 @@ def _keep_end(prefix: str, budget: int) -> str:
     search_end = int(len(kept) * HALF_CUT_BLOCK_SEARCH_SHARE)
     # From 1: the first line of what is kept may be a line's tail, and never counts.
     block_start = TOP_LEVEL_LINE.search(kept, 1, search_end)
-    return kept[block_start.start() :] if block_start else kept
+    if block_start:
+        return kept[block_start.start() :]
+    # Never a line's tail: a secret cut in two no longer looks like one, and its tail would
+    # reach the model unmasked (codesuggest/providers/redaction.py).
+    if prefix[len(prefix) - max_chars - 1] == "\n":
+        return kept
+    return kept[kept.find("\n") + 1 :] if "\n" in kept else kept
 
 
 def _keep_start(suffix: str, budget: int) -> str:

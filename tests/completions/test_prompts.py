@@ -30,6 +30,16 @@ def test_it_gives_the_prefix_about_93_percent_and_the_suffix_7():
     assert count_tokens(prompt.prefix) + count_tokens(prompt.suffix) <= 1000
 
 
+def test_a_prefix_cut_inside_a_block_still_starts_with_a_whole_line():
+    # Indented lines only: no top-level line to start at. A line's tail would carry the end of
+    # a secret that no longer looks like one, past the redaction.
+    lines = [f"    token_{n} = 'glpat-{n:020d}'\n" for n in range(2000)]
+    prefix = "def f():\n" + "".join(lines)
+    for budget in range(200, 240):
+        kept = budget_prompt(prefix=prefix, suffix="", context=[], max_prompt_tokens=budget).prefix
+        assert kept == "".join(lines[-len(kept.splitlines()) :])
+
+
 def test_it_cuts_the_prefix_from_the_left_and_the_suffix_from_the_right():
     prefix = "".join(f"line_{n} = {n}\n" for n in range(2000))
     suffix = "".join(f"after_{n} = {n}\n" for n in range(2000))
