@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.signals import request_finished
-from django.db import InterfaceError, OperationalError, connection
+from django.db import IntegrityError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from codesuggest.api.ratelimit import enforce_code_suggestions_rate_limit
@@ -115,7 +115,13 @@ def flush_usage_events(*, force: bool = True) -> int:
         batch = _buffer.copy()
         _buffer.clear()
     try:
-        UsageEvent.objects.bulk_create(batch)
+        try:
+            UsageEvent.objects.bulk_create(batch)
+        except IntegrityError:
+            # A user or project deleted since its request refuses the whole batch: the rest is
+            # written, and theirs go, as they would have gone with the rows they belonged to.
+            batch = _whose_user_and_project_remain(batch)
+            UsageEvent.objects.bulk_create(batch)
     except (OperationalError, InterfaceError) as exc:
         # The database is away for a while: keep the events for the next flush, up to a bound.
         DATABASE.failed(exc)
@@ -127,6 +133,19 @@ def flush_usage_events(*, force: bool = True) -> int:
         logger.error("Could not write %d usage events: %s: %s", len(batch), type(exc).__name__, exc)
         return 0
     return len(batch)
+
+
+def _whose_user_and_project_remain(batch: list[UsageEvent]) -> list[UsageEvent]:
+    users = set(User.objects.filter(pk__in={e.user_id for e in batch}).values_list("pk", flat=True))
+    projects = set(
+        Project.objects.filter(pk__in={e.project_id for e in batch}).values_list("pk", flat=True)
+    )
+    return [
+        event
+        for event in batch
+        if (event.user_id is None or event.user_id in users)
+        and (event.project_id is None or event.project_id in projects)
+    ]
 
 
 def _flush_when_due(**kwargs: Any) -> None:

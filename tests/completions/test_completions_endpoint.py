@@ -419,6 +419,19 @@ def test_a_failed_request_is_recorded_with_its_status(api, upstream, bob_token):
     assert UsageEvent.objects.get().status == 503
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_user_deleted_before_the_flush_loses_only_their_own_events(api, upstream, world):
+    # Committed for real: the database refuses the deleted user's event only at the insert.
+    charlie_token = make_token(world.charlie, scopes=("ai_features",))
+    api.post(COMPLETIONS, completion_body(), token=make_token(world.bob, scopes=("api",)))
+    api.post(COMPLETIONS, completion_body(), token=charlie_token)
+    world.bob.delete()
+
+    assert flush_usage_events() == 1
+
+    assert list(UsageEvent.objects.values_list("user", flat=True)) == [world.charlie.pk]
+
+
 def test_a_request_refused_by_the_rate_limit_is_recorded_as_429(api, upstream, settings, bob_token):
     settings.CODE_SUGGESTIONS_RATE_LIMIT = 1
     for _ in range(2):
