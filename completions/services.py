@@ -125,7 +125,7 @@ class _Plan:
             intent=self.intent,
             language=self.language,
             config=self.config,
-            model_name=model_name(self.config),
+            model_name=model_name(self.config, chat=self.generation is not None),
             prompt_chars=prompt_chars,
         )
 
@@ -142,13 +142,17 @@ def _plan(request: SuggestionRequest) -> _Plan:
     )
     generating = detected.kind == "generation"
     config = provider_config("generations" if generating else "completions")
+    provider = provider_for(config)
+    # A generation by a model that follows instructions is a chat, which some providers serve
+    # with another model than their completions.
+    instructed = generating and provider.follows_instructions
     max_tokens = GENERATION_MAX_TOKENS if generating else COMPLETION_MAX_TOKENS
     budget = budget_prompt(
         prefix=request.content_above_cursor,
         suffix=request.content_below_cursor,
         # The editor's items first: they are what the user chose, and have the budget first.
         context=request.context_to_send + request.retrieved_context(),
-        max_prompt_tokens=max(256, context_window(config) - max_tokens),
+        max_prompt_tokens=max(256, context_window(config, chat=instructed) - max_tokens),
     )
     completion = CompletionRequest(
         # Open files and snippets read to the model as files above this one.
@@ -163,9 +167,8 @@ def _plan(request: SuggestionRequest) -> _Plan:
         candidates=request.choices_count,
         multiline=generating or bool(_OPENS_BLOCK.search(budget.prefix[-200:])),
     )
-    provider = provider_for(config)
     generation: ChatRequest | None = None
-    if generating and provider.follows_instructions:
+    if instructed:
         system, user = generation_messages(
             prefix=budget.prefix,
             suffix=budget.suffix,

@@ -168,6 +168,13 @@ class BaseProvider(Provider):
         return None
 
     @classmethod
+    def model_for(cls, model: str, *, chat: bool) -> str:
+        """The model a call goes to when the configuration names `model` (empty: none): a
+        completion's, or with `chat` a chat's or an instructed generation's, which some
+        providers serve with another model."""
+        return model or cls.default_model
+
+    @classmethod
     def context_window(cls, model: str) -> int:
         """The tokens `model` reads at once, prompt and answer together."""
         name = model.lower()

@@ -29,6 +29,10 @@ class OpenAIProvider(BaseProvider):
     default_model = DEFAULT_COMPLETION_MODEL
     follows_instructions = True
 
+    @classmethod
+    def model_for(cls, model: str, *, chat: bool) -> str:
+        return model or (DEFAULT_CHAT_MODEL if chat else DEFAULT_COMPLETION_MODEL)
+
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
@@ -89,7 +93,7 @@ class OpenAIProvider(BaseProvider):
 
     def _completion_body(self, request: CompletionRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "model": self.config.model or DEFAULT_COMPLETION_MODEL,
+            "model": self.model_for(self.config.model, chat=False),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "n": request.candidates,
@@ -118,7 +122,7 @@ class OpenAIProvider(BaseProvider):
 
     def _chat_body(self, request: ChatRequest) -> dict[str, Any]:
         return {
-            "model": self.config.model or DEFAULT_CHAT_MODEL,
+            "model": self.model_for(self.config.model, chat=True),
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,

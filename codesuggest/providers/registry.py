@@ -62,25 +62,27 @@ class MeasuredProvider:
         self.default_model = provider.default_model
         self.follows_instructions = provider.follows_instructions
         self.labels = {"provider": config.provider, "model": model_name(config)}
+        self.chat_labels = {"provider": config.provider, "model": model_name(config, chat=True)}
 
     def complete(self, request: CompletionRequest) -> list[Candidate]:
         with metrics.upstream_call(**self.labels):
             return self.provider.complete(request)
 
     def chat(self, request: ChatRequest) -> Candidate:
-        with metrics.upstream_call(**self.labels):
+        with metrics.upstream_call(**self.chat_labels):
             return self.provider.chat(request)
 
     def stream_chat(self, request: ChatRequest) -> Generator[str]:
-        with metrics.upstream_call(**self.labels):
+        with metrics.upstream_call(**self.chat_labels):
             yield from self.provider.stream_chat(request)
 
 
-def model_name(config: ProviderConfig) -> str:
-    """The model a config names, or the one its provider uses when it names none."""
-    return config.model or provider_class(config.provider).default_model
+def model_name(config: ProviderConfig, *, chat: bool = False) -> str:
+    """The model a completion goes to, or with `chat` a chat or an instructed generation: the
+    one the config names, or the one its provider uses when it names none."""
+    return provider_class(config.provider).model_for(config.model, chat=chat)
 
 
-def context_window(config: ProviderConfig) -> int:
-    """The tokens the configured model reads at once, prompt and answer together."""
-    return provider_class(config.provider).context_window(model_name(config))
+def context_window(config: ProviderConfig, *, chat: bool = False) -> int:
+    """The tokens the model reads at once, prompt and answer together (`chat` as model_name)."""
+    return provider_class(config.provider).context_window(model_name(config, chat=chat))

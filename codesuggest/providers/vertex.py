@@ -59,10 +59,17 @@ class VertexProvider(BaseProvider):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self.options: VertexOptions = config.options or VertexOptions()
-        self.model = config.model or DEFAULT_MODEL
-        self.chat_model = config.model if _is_gemini(config.model) else DEFAULT_CHAT_MODEL
+        self.model = self.model_for(config.model, chat=False)
+        self.chat_model = self.model_for(config.model, chat=True)
         self._lock = threading.Lock()
         self._client_instance: PredictionServiceClient | None = None
+
+    @classmethod
+    def model_for(cls, model: str, *, chat: bool) -> str:
+        # Chat and generations need a Gemini model; code-gecko only completes.
+        if chat:
+            return model if _is_gemini(model) else DEFAULT_CHAT_MODEL
+        return model or DEFAULT_MODEL
 
     @classmethod
     def options_from(cls, settings: Any) -> VertexOptions:

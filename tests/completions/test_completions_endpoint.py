@@ -93,6 +93,26 @@ def test_a_generation_uses_the_chat_endpoint_and_strips_fences(api, upstream, bo
     assert "def multiply(a, b):\n    return a * b" in text
 
 
+@pytest.mark.parametrize(
+    ("intent", "path", "model"),
+    [
+        ("completion", "/v1/completions", "gpt-3.5-turbo-instruct"),
+        ("generation", "/v1/chat/completions", "gpt-4o-mini"),
+    ],
+)
+def test_with_no_model_named_the_answer_names_the_model_each_kind_went_to(
+    api, upstream, settings, bob_token, intent, path, model
+):
+    settings.COMPLETIONS_MODEL = settings.GENERATIONS_MODEL = ""
+    upstream.chat_text = "def multiply(a, b):\n    return a * b"
+    body = completion_body(intent=intent, user_instruction="write multiply")
+
+    response = api.post(COMPLETIONS, body, token=bob_token)
+
+    assert (upstream.last.path, upstream.last.json["model"]) == (path, model)
+    assert response.json()["model"]["name"] == model
+
+
 @pytest.mark.parametrize("tag", ["python", "typescript", "java_script", "not-a-language", ""])
 @pytest.mark.parametrize(
     "answer",
