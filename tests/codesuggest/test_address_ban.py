@@ -77,6 +77,27 @@ def test_the_ban_lifts_when_its_window_ends_and_guesses_count_from_nothing(
     assert user(api, "glpat-a-new-guess").status_code == 401
 
 
+def test_in_the_last_second_of_a_ban_it_says_one_second(api, world, clock):
+    lasts = banned(api)
+
+    clock.now += lasts - 1
+
+    response = user(api, make_token(world.bob))
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+
+
+def test_a_ban_that_starts_in_the_last_second_of_its_window_lasts_one_second(
+    api, world, clock, settings
+):
+    if settings.REDIS_URL:
+        pytest.skip("Redis expires the first ban by its own clock, which the test cannot move")
+    # A first ban says when this address's windows end; the next one ends 3 minutes later.
+    clock.now += banned(api) + 179
+
+    assert banned(api) == 1
+
+
 # Who the client is -----------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.chat.conftest import chat_model, openai_server  # noqa: F401  (fixtures used by name)
+from tests.completions.conftest import COMPLETIONS, completion_body, upstream  # noqa: F401
 from tests.conftest import make_token
 
 ASK = "mutation($content: String!) { aiAction(input: {chat: {content: $content}}) { errors } }"
@@ -62,3 +63,19 @@ def test_a_question_past_the_chat_limit_is_counted(api, client, world, settings)
     assert answers[0].json() == {"data": {"aiAction": {"errors": []}}}
     assert answers[1].json()["errors"][0]["extensions"]["retryAfter"] >= 1
     assert refusals(client, "chat") - before == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("upstream")
+def test_a_completion_past_the_limit_is_counted(api, client, world, settings, monkeypatch):
+    settings.CODE_SUGGESTIONS_RATE_LIMIT = 1
+    # The clock stands still, so that the two requests cannot straddle the end of a minute.
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
+    token = make_token(world.bob)
+    before = refusals(client, "code_suggestions")
+
+    statuses = [api.post(COMPLETIONS, completion_body(), token=token).status_code for _ in "12"]
+
+    assert statuses == [200, 429]
+    assert refusals(client, "code_suggestions") - before == 1
