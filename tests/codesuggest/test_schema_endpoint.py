@@ -6,6 +6,8 @@ import json
 import pytest
 import yaml
 
+from tests.conftest import make_token
+
 SCHEMA = "/api/schema"
 # What a browser sends when the address is typed in.
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -137,3 +139,10 @@ def test_each_operation_lists_every_credential_it_takes_as_an_alternative(
     if takes_the_short_lived_token:
         tokens.append("codeSuggestionsToken")
     assert operation["security"] == [{name: []} for name in [*tokens, "sessionCookie"]]
+
+
+def test_a_client_that_sends_its_token_along_gets_the_schema_too(client, world):
+    response = client.get(SCHEMA, HTTP_PRIVATE_TOKEN=make_token(world.bob))
+
+    assert response.status_code == 200
+    assert yaml.safe_load(response.content)["info"]["title"] == "codesuggest"
