@@ -1,6 +1,6 @@
 """A JSON body is read in the character set its Content-Type names, UTF-8 when it names none
 (docs/api.md#parameters); bytes that are not text in that set are a malformed body, a 400 that
-says why."""
+says why. A Content-Length that is no number declares no body, let alone a large one."""
 
 import pytest
 
@@ -45,3 +45,11 @@ def test_a_body_that_is_not_text_in_its_charset_is_a_400_that_says_why(client, w
         "invalid continuation byte"
     }
     assert not SuggestionEvent.objects.exists()
+
+
+def test_a_content_length_that_is_no_number_is_not_taken_for_a_large_body(client, world):
+    response = client.get(
+        "/api/v4/user", CONTENT_LENGTH="many", HTTP_PRIVATE_TOKEN=make_token(world.bob)
+    )
+
+    assert response.status_code == 200

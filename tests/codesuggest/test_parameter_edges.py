@@ -1,8 +1,8 @@
 """Parameters at the edges of what the API reads (docs/api.md#parameters), through completions,
 chat and telemetry: integers up to the bigint's edges, as text or as numbers, and no further;
 strings and arrays as long as their limits; a number too large for a float quoted, cut short, in
-the 400 that refuses it; values coerced as Grape coerces them; and keys no schema names ignored
-unless they hold a NUL."""
+the 400 that refuses it; values coerced as Grape coerces them; keys no schema names ignored
+unless they hold a NUL; and a NUL in a query string refused on any path."""
 
 import pytest
 
@@ -134,3 +134,11 @@ def test_an_id_given_as_another_number_is_read_as_its_text(api, token):
     # Read, and looked up as "1.5", which names no project: GitLab's 404 for a missing record.
     assert response.status_code == 404
     assert response.json() == {"message": "404 Not found"}
+
+
+@pytest.mark.parametrize("path", ["/api/v4/user", "/admin/login/"])
+def test_a_query_string_holding_a_nul_is_a_400_on_any_path(api, token, path):
+    response = api.get(f"{path}?search=a%00b", token=token)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "search is invalid"}

@@ -146,3 +146,15 @@ def test_a_client_that_sends_its_token_along_gets_the_schema_too(client, world):
 
     assert response.status_code == 200
     assert yaml.safe_load(response.content)["info"]["title"] == "codesuggest"
+
+
+def test_a_short_lived_token_sent_along_is_refused_as_everywhere_but_code_suggestions(
+    api, client, world
+):
+    minted = api.post("/api/v4/code_suggestions/tokens", token=make_token(world.bob))
+    jwt = minted.json()["access_token"]
+
+    response = client.get(SCHEMA, HTTP_AUTHORIZATION=f"Bearer {jwt}")
+
+    assert response.status_code == 401
+    assert yaml.safe_load(response.content) == {"message": "401 Unauthorized"}
