@@ -4,6 +4,8 @@ read back through aiMessages (with the words it gets when no error was kept), th
 fields, and the group and the largest record id a question can be about."""
 
 import pytest
+from django.core.management.color import no_style
+from django.db import connection
 
 from chat.models import Message, Role, State
 from chat.services import chat_records
@@ -100,11 +102,26 @@ def test_a_group_question_stores_the_group(api, tokens, chat_model, world):
     assert question.resource_description == 'the group "Acme" (acme)'
 
 
-def test_a_project_with_the_largest_id_a_bigint_holds_can_be_asked_about(
-    api, tokens, chat_model, world
-):
-    biggest = Project.objects.create(pk=INT_MAX, name="Big", path="big", group=world.group)
+@pytest.fixture
+def biggest(world):
+    """A project whose id is the largest a bigint holds."""
+    project = Project.objects.create(pk=INT_MAX, name="Big", path="big", group=world.group)
+    yield project
+    # SQLite's AUTOINCREMENT goes on from the largest id it ever gave, and past this one it
+    # refuses every insert ("database or disk is full"): the later tests' projects with it.
+    Project.objects.filter(pk=INT_MAX).delete()
+    if connection.vendor == "sqlite":
+        # It then goes on from the largest id left in the table (PostgreSQL's sequence never
+        # moved: an explicit id does not advance it).
+        sequence = {"table": Project._meta.db_table, "column": "id"}
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_by_name_sql(no_style(), [sequence]):
+                cursor.execute(sql)
 
+
+def test_a_project_with_the_largest_id_a_bigint_holds_can_be_asked_about(
+    api, tokens, chat_model, world, biggest
+):
     response = ask(
         api, tokens["bob"], "What is in it?", resource_type="project", resource_id=str(INT_MAX)
     )
