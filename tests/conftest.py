@@ -113,6 +113,19 @@ INSUFFICIENT_SCOPE = {
 }
 
 
+INSTANCE_SETTINGS_PAGE = "/admin/projects/instancesettings/1/change/"
+
+
+def instance_settings_form(**values: str) -> dict[str, str]:
+    """What the admin's instance settings page posts: `values`, and every other field blank."""
+    fields = [
+        f"{feature}_{part}"
+        for feature in ("completions", "generations", "chat")
+        for part in ("provider", "model")
+    ]
+    return {"code_suggestions": "", **dict.fromkeys(fields, ""), "fim_template": "", **values}
+
+
 def make_token(user: User, scopes: tuple[str, ...] = ("api",), **fields: Any) -> str:
     _, plaintext = PersonalAccessToken.create(user=user, name="test", scopes=list(scopes), **fields)
     return plaintext

@@ -7,7 +7,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.test import Client
 
 from projects.models import Group, InstanceSettings, PersonalAccessToken, Project, User
-from tests.conftest import make_token
+from tests.conftest import INSTANCE_SETTINGS_PAGE, instance_settings_form, make_token
 
 GROUPS = "/admin/projects/group/"
 PROJECTS = "/admin/projects/project/"
@@ -236,22 +236,8 @@ def test_project_bulk_actions_change_every_selected_project(browser, world, acti
 
 def test_the_instance_setting_forces_code_suggestions_off(api, browser, world):
     InstanceSettings.load()
-    data = {
-        "code_suggestions": "off",
-        **dict.fromkeys(
-            [
-                "completions_provider",
-                "completions_model",
-                "generations_provider",
-                "generations_model",
-                "chat_provider",
-                "chat_model",
-                "fim_template",
-            ],
-            "",
-        ),
-    }
-    response = browser.post("/admin/projects/instancesettings/1/change/", data)
+    data = instance_settings_form(code_suggestions="off")
+    response = browser.post(INSTANCE_SETTINGS_PAGE, data)
     assert response.status_code == 302
     assert enabled(api, world.alice, "acme/website") == 403
 

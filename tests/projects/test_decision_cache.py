@@ -9,7 +9,7 @@ from django.test import Client
 
 from projects.models import User
 from tests.completions.conftest import COMPLETIONS, completion_body, upstream  # noqa: F401
-from tests.conftest import make_token
+from tests.conftest import INSTANCE_SETTINGS_PAGE, instance_settings_form, make_token
 from tests.fake_servers import openai_server  # noqa: F401  (upstream's model server)
 
 pytestmark = pytest.mark.usefixtures("upstream")
@@ -48,24 +48,7 @@ def test_forcing_code_suggestions_on_for_the_instance_applies_at_once(api, switc
 
     admin = Client()
     admin.force_login(User.objects.create_superuser("root", email="root@example.com"))
-    response = admin.post(
-        "/admin/projects/instancesettings/1/change/",
-        {
-            "code_suggestions": "on",
-            **dict.fromkeys(
-                [
-                    "completions_provider",
-                    "completions_model",
-                    "generations_provider",
-                    "generations_model",
-                    "chat_provider",
-                    "chat_model",
-                    "fim_template",
-                ],
-                "",
-            ),
-        },
-    )
+    response = admin.post(INSTANCE_SETTINGS_PAGE, instance_settings_form(code_suggestions="on"))
     assert response.status_code == 302
 
     assert complete(api, switched_off.bob) == 200

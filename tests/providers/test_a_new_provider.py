@@ -20,19 +20,7 @@ from codesuggest.providers import (
 from projects.models import User
 from tests.chat.conftest import ask
 from tests.completions.conftest import COMPLETIONS, PYTHON_ABOVE
-from tests.conftest import make_token
-
-INSTANCE_SETTINGS = "/admin/projects/instancesettings/1/change/"
-INSTANCE_SETTINGS_FIELDS = (
-    "code_suggestions",
-    "completions_provider",
-    "completions_model",
-    "generations_provider",
-    "generations_model",
-    "chat_provider",
-    "chat_model",
-    "fim_template",
-)
+from tests.conftest import INSTANCE_SETTINGS_PAGE, instance_settings_form, make_token
 
 
 @dataclass(frozen=True)
@@ -86,10 +74,10 @@ def browser(db) -> Client:
 
 
 def test_an_admin_chooses_it_and_it_completes_code_through_the_api(api, browser, parrot, world):
-    form = browser.get(INSTANCE_SETTINGS).content.decode()
+    form = browser.get(INSTANCE_SETTINGS_PAGE).content.decode()
     assert '<option value="parrot">parrot</option>' in form
-    chosen = {**dict.fromkeys(INSTANCE_SETTINGS_FIELDS, ""), "completions_provider": "parrot"}
-    assert browser.post(INSTANCE_SETTINGS, chosen).status_code == 302
+    chosen = instance_settings_form(completions_provider="parrot")
+    assert browser.post(INSTANCE_SETTINGS_PAGE, chosen).status_code == 302
     # About 1,500 tokens: the 8,192 of an unknown model family would have kept the file whole.
     file = "".join(f"value_{n} = {n}\n" for n in range(300)) + PYTHON_ABOVE
     body = {"current_file": {"file_name": "calc.py", "content_above_cursor": file}}
