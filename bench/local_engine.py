@@ -55,7 +55,13 @@ def edit_similarity(a: str, b: str) -> float:
     return 1 - previous[-1] / max(len(a), len(b))
 
 
-def positions_in(text: str, rng: random.Random, count: int) -> list[tuple[str, int, int, str]]:
+# What a comment line starts with, per language: no position is asked in one.
+COMMENT_STARTS = {"python": ("#",), "javascript": ("//", "/*", "*")}
+
+
+def positions_in(
+    text: str, rng: random.Random, count: int, language: str = "python"
+) -> list[tuple[str, int, int, str]]:
     """(kind, cursor offset, end of line offset, expected rest of line), in file order."""
     found = []
     offset = 0
@@ -65,10 +71,10 @@ def positions_in(text: str, rng: random.Random, count: int) -> list[tuple[str, i
         start = offset + len(body) - len(body.lstrip())
         end = offset + len(body)
         offset += len(line)
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped.startswith(COMMENT_STARTS[language]):
             continue
         found.append(("line-start", start, end, stripped))
-        tokens = tokenize(stripped, "python")
+        tokens = tokenize(stripped, language)
         if len(tokens) > 1 and "\n" not in tokens[0]:
             cursor = start + len(tokens[0])
             rest = text[cursor:end].strip()
