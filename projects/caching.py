@@ -93,7 +93,7 @@ def _forget_user(sender: Any, instance: User, **kwargs: Any) -> None:
 GENERATION_KEY = "namespaces-generation"
 
 
-def _generation() -> int:
+def _generation() -> int | None:
     generation = cache.get(GENERATION_KEY)
     if generation is None:
         _start_generations()
@@ -119,10 +119,22 @@ def _new_generation(sender: Any, **kwargs: Any) -> None:
 
 
 def remembered_for_namespaces(key: str, compute: Callable[[], T]) -> T:
-    """`compute()`, remembered until any group, project, membership or instance setting changes."""
-    full_key = f"ns:{_generation()}:{key}"
-    value = cache.get(full_key)
-    if value is None:
-        value = compute()
-        cache.set(full_key, value, TTL_SECONDS * 10)
+    """`compute()`, remembered until any group, project, membership or instance setting changes:
+    one round trip to the cache when it is remembered."""
+    generation, entry = _generation_and_entry(f"ns:{key}")
+    if entry is not None and entry[0] == generation:
+        return entry[1]
+    value = compute()
+    if generation is not None:  # None: the cache is unavailable
+        cache.set(f"ns:{key}", (generation, value), TTL_SECONDS * 10)
     return value
+
+
+def _generation_and_entry(full_key: str) -> tuple[int | None, tuple[int, Any] | None]:
+    # The entry holds the generation it was computed in, rather than its key holding it, so
+    # that both are read at once: a completion naming a project made four round trips here,
+    # the generation and the entry for its gate and again for its exclusions.
+    found = cache.get_many([GENERATION_KEY, full_key])
+    if GENERATION_KEY not in found:
+        return _generation(), None  # a new generation, which nothing was computed in yet
+    return found[GENERATION_KEY], found.get(full_key)
