@@ -2,6 +2,11 @@
 
 from codesuggest.api import errors
 from projects.caching import remembered_for_namespaces
+from projects.exclusions import (
+    ContextExclusions,
+    context_exclusions,
+    context_exclusions_read_with,
+)
 from projects.models import (
     CodeSuggestionsOverride,
     InstanceSettings,
@@ -42,14 +47,21 @@ def project_gating_code_suggestions(user: User, full_path: str | None) -> Projec
     suggestions off. A project the user cannot see is ignored, saying nothing about it."""
     if not full_path:
         return None
-    project, enabled = remembered_for_namespaces(
+    # The project's context exclusions come in the same entry: the completion reads them next,
+    # and this way from this request's memo instead of the cache.
+    project, enabled, exclusions = remembered_for_namespaces(
         f"gate:{user.pk}:{full_path.lower()}", lambda: _project_and_state(user, full_path)
     )
     if not enabled:
         raise errors.forbidden()
+    if project is not None:
+        context_exclusions_read_with(project, exclusions)
     return project
 
 
-def _project_and_state(user: User, full_path: str) -> tuple[Project | None, bool]:
+def _project_and_state(
+    user: User, full_path: str
+) -> tuple[Project | None, bool, ContextExclusions]:
     project = Project.objects.visible_to(user, full_path=full_path)
-    return project, project is None or code_suggestions_enabled(project)
+    enabled = project is None or code_suggestions_enabled(project)
+    return project, enabled, context_exclusions(project)

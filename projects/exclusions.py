@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pathspec
 
+from codesuggest.request_memo import once_per_request
 from projects.caching import remembered_for_namespaces
 from projects.models import Group, Project
 
@@ -31,12 +32,24 @@ NOTHING_EXCLUDED = ContextExclusions()
 
 def context_exclusions(project: Project | None) -> ContextExclusions:
     """The project's context exclusions (none without a project): what completions, chat,
-    indexing and retrieval ask. Remembered until a group or project changes."""
+    indexing and retrieval ask. Remembered until a group or project changes, and read
+    once a request."""
     if project is None:
         return NOTHING_EXCLUDED
-    return remembered_for_namespaces(
-        f"context-exclusions:{project.pk}", lambda: _exclusions_of(project)
+    key = _key(project)
+    return once_per_request(
+        key, lambda: remembered_for_namespaces(key, lambda: _exclusions_of(project))
     )
+
+
+def context_exclusions_read_with(project: Project, exclusions: ContextExclusions) -> None:
+    """Lets this request's context_exclusions(project) answer `exclusions`, which came with
+    another cached decision as fresh as their own entry, without asking the cache again."""
+    once_per_request(_key(project), lambda: exclusions)
+
+
+def _key(project: Project) -> str:
+    return f"context-exclusions:{project.pk}"
 
 
 def _exclusions_of(project: Project) -> ContextExclusions:
