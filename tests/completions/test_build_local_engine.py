@@ -68,3 +68,21 @@ def test_once_the_models_are_built_it_says_nothing_and_starts_nothing(engine_dir
 
     assert build_in_background("java") == ""
     assert not (engine_dir / "build.log").exists()
+
+
+def test_make_runs_quickstart_starts_the_missing_base_models_in_the_background(
+    db, settings, tmp_path, engine_dir, jdk
+):
+    settings.BASE_DIR = tmp_path
+    for built in ("python", "javascript"):
+        (engine_dir / "base").mkdir(parents=True, exist_ok=True)
+        (engine_dir / "base" / f"{built}.ngram").write_bytes(b"")
+    stdout = io.StringIO()
+
+    call_command("quickstart", "--build-engine", stdout=stdout)
+
+    assert "being built in the background" in stdout.getvalue()
+    log, deadline = engine_dir / "build.log", time.monotonic() + 60
+    while "Built" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Built the local engine's base models for java in" in log.read_text()

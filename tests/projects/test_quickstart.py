@@ -96,6 +96,18 @@ def test_the_token_is_kept_readable_by_its_owner_only(db, local_dir):
     assert stat.S_IMODE((local_dir / "admin-password").stat().st_mode) == 0o600
 
 
+def test_it_prints_the_address_the_server_will_answer_on(db, local_dir):
+    stdout = StringIO()
+
+    call_command("quickstart", "--url", "http://127.0.0.1:8123", stdout=stdout)
+
+    assert "codesuggest is starting on http://127.0.0.1:8123\n" in stdout.getvalue()
+    assert "Admin:  http://127.0.0.1:8123/admin/" in stdout.getvalue()
+    assert "curl -s -X POST http://127.0.0.1:8123/api/v4/code_suggestions/completions" in (
+        stdout.getvalue()
+    )
+
+
 def test_make_run_stops_before_migrating_when_its_port_is_taken(tmp_path):
     database = tmp_path / "db.sqlite3"
     env = {
