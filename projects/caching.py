@@ -1,9 +1,10 @@
 """Short-lived copies, in the shared cache, of what every API request reads.
 
 Every request looks up its token (and the token's user), and every completion that names a
-project asks whether code suggestions are on for it. These copies save those database queries
-and are dropped the moment the rows behind them change (signals below), so a revoked token or a
-blocked user is refused at once by every process and node that shares the cache.
+project asks whether code suggestions are on for it and which of its files are excluded. These
+copies save those database queries and are dropped the moment the rows behind them change
+(signals below), so a revoked token or a blocked user is refused at once by every process and
+node that shares the cache.
 """
 
 import time
