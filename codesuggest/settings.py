@@ -362,6 +362,16 @@ VERTEX_LOCATION = env_str("VERTEX_LOCATION", "us-central1")
 VERTEX_API_ENDPOINT = env_str("VERTEX_API_ENDPOINT")
 
 LOCAL_ENGINE_DIR = Path(env_str("LOCAL_ENGINE_DIR") or BASE_DIR / "var" / "local_engine")
+# How often beat indexes every project with a Git source again (projects/indexing.py): a
+# commit is searchable at most this long after it is pushed. A run that finds no new commit
+# costs a fetch.
+INDEX_REFRESH_SECONDS = env_int("INDEX_REFRESH_SECONDS", 3600, minimum=60)
+# file:// Git sources read repositories on this machine: off unless the operator wants them.
+INDEX_ALLOW_FILE_URLS = env_bool("INDEX_ALLOW_FILE_URLS", False)
+# A first index of a large repository: the clone (at most 600 s, projects/git.py), then every
+# file read and made searchable. The soft limit lets the run record why it stopped.
+INDEX_TASK_SOFT_TIME_LIMIT = 3600
+INDEX_TASK_TIME_LIMIT = INDEX_TASK_SOFT_TIME_LIMIT + 60
 # None lets the engine use the threshold its benchmark chose.
 LOCAL_ENGINE_MIN_CONFIDENCE = (
     env_float("LOCAL_ENGINE_MIN_CONFIDENCE", 0.0)
@@ -483,6 +493,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-chat-history": {
         "task": "chat.tasks.purge_chat_history",
         "schedule": 3600.0,
+    },
+    "refresh-git-indexes": {
+        "task": "projects.tasks.refresh_git_indexes",
+        "schedule": float(INDEX_REFRESH_SECONDS),
+        "options": {"expires": float(INDEX_REFRESH_SECONDS)},
     },
     "sweep-pending-questions": {
         "task": "chat.tasks.sweep_pending_questions",

@@ -15,6 +15,7 @@ from django.utils import timezone
 from codesuggest.providers import PROVIDERS
 from codesuggest.providers.fim import validate_custom_template
 from codesuggest.request_memo import once_per_request
+from projects.git import validate_git_branch, validate_git_url
 
 # GitLab's path rule: letters, digits, "_", "-" and "."; no special character at either end and
 # none twice in a row; never ending in ".git" or ".atom" (those would clash with Git URLs).
@@ -256,6 +257,62 @@ class Project(models.Model):
             .filter(models.Q(project=self) | models.Q(group__in=groups))
             .exists()
         )
+
+
+class IndexState(models.TextChoices):
+    NEVER = "", "Never indexed"
+    FETCHING = "fetching", "Fetching from Git"
+    READING = "reading", "Reading files"
+    SEARCHABLE = "searchable", "Making the files searchable"
+    DONE = "done", "Indexed"
+    FAILED = "failed", "Failed"
+
+
+class ProjectIndex(models.Model):
+    """A project's code index: where its code comes from when that is a Git repository, and how
+    the last indexing went (`projects.indexing` writes it, progress included, as it runs)."""
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="code_index"
+    )
+    git_url = models.CharField(
+        "Git URL",
+        max_length=2048,
+        blank=True,
+        validators=[validate_git_url],
+        help_text="Cloned and indexed again on a schedule: https://, http://, ssh:// or "
+        "git@host:path. Credentials in it (https://user:token@…) are never shown again.",
+    )
+    git_branch = models.CharField(
+        "Git branch",
+        max_length=255,
+        blank=True,
+        validators=[validate_git_branch],
+        help_text="Empty: the repository's default branch.",
+    )
+    state = models.CharField(max_length=16, choices=IndexState.choices, blank=True, default="")
+    files_done = models.PositiveIntegerField(default=0)
+    files_total = models.PositiveIntegerField(default=0)
+    files = models.PositiveIntegerField("indexed files", default=0)
+    chunks = models.PositiveIntegerField(
+        "retrieval chunks", default=0, help_text="The windows of code retrieval searches."
+    )
+    # The last run's counts: files new or changed (read), skipped (ignored, excluded, vendored,
+    # generated, binary, huge) and gone since the run before. Unchanged files cost a stat.
+    files_read = models.PositiveIntegerField(default=0)
+    files_skipped = models.PositiveIntegerField(default=0)
+    files_removed = models.PositiveIntegerField(default=0)
+    commit = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    indexed_at = models.DateTimeField("last indexed", null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "code index"
+        verbose_name_plural = "code index"
+
+    def __str__(self) -> str:
+        return f"Code index of {self.project}"
 
 
 class AccessLevel(models.IntegerChoices):

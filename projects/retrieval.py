@@ -224,6 +224,12 @@ def _searcher(project_key: str) -> tantivy.Searcher | None:
     return _searchers.searcher(index_directory(project_key))
 
 
+def window_count(project_key: str) -> int:
+    """How many windows the project's index holds (0 without one)."""
+    searcher = _searcher(project_key)
+    return searcher.num_docs if searcher is not None else 0
+
+
 def as_context(snippets: Sequence[Snippet]) -> tuple[tuple[str, str], ...]:
     """Snippets as context items: named by their file, as the editor names the files it sends."""
     return tuple((snippet.path, snippet.text) for snippet in snippets)

@@ -1,12 +1,9 @@
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from codesuggest.providers.local_engine import LocalEngine
-from projects import retrieval
-from projects.exclusions import context_exclusions
-from projects.models import Project
+from projects.indexing import index_directory
+from projects.models import IndexState, Project
 
 
 class Command(BaseCommand):
@@ -14,7 +11,8 @@ class Command(BaseCommand):
         "Feed a checkout's code to the local engine and to retrieval for a project "
         "(incremental: unchanged files cost nothing; .gitignore'd, vendored, generated, "
         "minified and huge files are skipped, and so are those the project's context "
-        "exclusions name)."
+        "exclusions name). With -v 2 the run's counts on standard error; with -v 3 its "
+        "progress as well."
     )
 
     def add_arguments(self, parser):
@@ -27,18 +25,21 @@ class Command(BaseCommand):
             raise CommandError(f"No project at {full_path}")
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a directory")
-        engine = LocalEngine(settings.LOCAL_ENGINE_DIR)
-        report = engine.index_repository(
-            project_key=project.index_key,
+        verbosity = options["verbosity"]
+        record = index_directory(
+            project=project,
             directory=directory,
-            excludes=context_exclusions(project).excludes,
+            on_progress=self._progress if verbosity > 2 else None,
         )
-        # The same files, searchable for the snippets put in every provider's prompt.
-        retrieval.update_index(
-            project_key=project.index_key, files=engine.indexed_files(project.index_key)
-        )
-        if options["verbosity"] > 1:
+        if record.state == IndexState.FAILED:
+            raise CommandError(record.error)
+        if verbosity > 1:
             self.stderr.write(
-                f"{report.indexed} indexed, {report.unchanged} unchanged, "
-                f"{report.skipped} skipped, {report.removed} removed"
+                f"{record.files_read} indexed, {record.files - record.files_read} unchanged, "
+                f"{record.files_skipped} skipped, {record.files_removed} removed"
             )
+        if verbosity > 2:
+            self.stderr.write(f"{record.files} files and {record.chunks} chunks in the index")
+
+    def _progress(self, done: int, total: int) -> None:
+        self.stderr.write(f"{done}/{total} files looked at")

@@ -1,0 +1,149 @@
+"""A project's Git source: which URLs and branches are accepted, and bringing a checkout to a
+branch's newest commit with the git CLI.
+
+Admins type these fields, and git can run commands for some URLs (`ext::`, an ssh host named
+`-oProxyCommand=…`), so both are checked when saved and again before every fetch, and git itself
+is allowed only the transports named here (GIT_ALLOW_PROTOCOL). A URL may carry credentials
+(https://user:token@host/…): they are masked wherever a URL or git's messages are shown.
+"""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+NETWORK_SCHEMES = ("https", "http", "ssh")
+# user@host:path, scp's form (ssh). Neither the user nor the host may start with "-", which ssh
+# would read as an option.
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:[^-\s][^\s]*$")
+# A URL's user information (user, or user:password) after its scheme.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+MASK = "***"
+# git check-ref-format's rules for a branch, and none may start with "-" (an option to git).
+_BRANCH = re.compile(r"^(?!-)(?!.*(?:\.\.|@\{|//|/\.|\.lock/|\.lock$))[^\x00-\x20~^:?*\[\\\x7f]+$")
+# One git command (a clone of a large repository is one fetch): past this it is stopped.
+GIT_TIMEOUT_SECONDS = 600
+
+
+class GitError(Exception):
+    """A fetch or checkout failed; the message is git's, with any credentials masked."""
+
+
+def allowed_schemes() -> tuple[str, ...]:
+    # file:// would let an admin index any repository the service can read on its machine,
+    # other projects' checkouts included: only when the operator allows it (tests do).
+    return NETWORK_SCHEMES + (("file",) if settings.INDEX_ALLOW_FILE_URLS else ())
+
+
+def validate_git_url(url: str) -> None:
+    """https://, http://, ssh://, user@host:path, and file:// where allowed; nothing that could
+    make git run a command. The message never repeats the URL (it may hold credentials)."""
+    if not url:
+        return
+    if any(character.isspace() or ord(character) < 32 for character in url):
+        raise ValidationError("A Git URL holds no spaces or control characters.", code="git_url")
+    if _SCP_LIKE.match(url):
+        return
+    parts = urlsplit(url)
+    schemes = allowed_schemes()
+    if parts.scheme not in schemes:
+        raise ValidationError(
+            f"Use a {', '.join(s + '://' for s in schemes)} or user@host:path URL.",
+            code="git_url",
+        )
+    if parts.scheme == "file":
+        if parts.netloc or not parts.path.startswith("/"):
+            raise ValidationError("A file:// URL names an absolute path.", code="git_url")
+        return
+    if not parts.hostname or parts.hostname.startswith("-") or not parts.path.strip("/"):
+        raise ValidationError("The URL needs a host and a repository path.", code="git_url")
+    if (parts.username or "").startswith("-"):
+        raise ValidationError("The URL's user name may not start with '-'.", code="git_url")
+
+
+def validate_git_branch(branch: str) -> None:
+    """A branch name git accepts, never one that starts with '-'. Empty: the default branch."""
+    if branch and not _BRANCH.match(branch):
+        raise ValidationError(
+            "Not a branch name: no spaces, '~^:?*[\\', '..' or '@{', and no '-' first.",
+            code="git_branch",
+        )
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with the user information of every URL in it replaced by ***."""
+    return _USERINFO.sub(rf"\g<scheme>{MASK}@", text)
+
+
+def checkout(*, url: str, branch: str, directory: Path) -> str:
+    """Bring `directory` to the newest commit of `branch` at `url` (of its default branch when
+    `branch` is empty), making it the first time; the commit's id. Only the files the new commit
+    changed are written, so the others keep their mtime and the incremental index skips them."""
+    try:
+        validate_git_url(url)
+        validate_git_branch(branch)
+    except ValidationError as error:
+        raise GitError(error.messages[0]) from None
+    if not (directory / ".git").is_dir():
+        directory.mkdir(parents=True, exist_ok=True)
+        _git(directory, "init", "--quiet", url=url)
+    # Only the newest commit: history is not indexed. "refs/heads/…" can only be a branch.
+    ref = f"refs/heads/{branch}" if branch else "HEAD"
+    fetch = ["fetch", "--quiet", "--depth=1", "--no-tags", "--end-of-options", "origin", ref]
+    _git(directory, *fetch, url=url)
+    _git(directory, "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD", url=url)
+    return _git(directory, "rev-parse", "HEAD", url=url).strip()
+
+
+def _git(directory: Path, *arguments: str, url: str) -> str:
+    try:
+        # The URL and branch were checked above and go after --end-of-options; git runs only
+        # the transports GIT_ALLOW_PROTOCOL names.
+        done = subprocess.run(  # noqa: S603
+            ["git", "-C", str(directory), *arguments],  # noqa: S607 - the git on PATH
+            env=_environment(url),
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {arguments[0]} took longer than {GIT_TIMEOUT_SECONDS} s") from None
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    if done.returncode != 0:
+        raise GitError(f"git {arguments[0]}: {_masked(_reason(done), url)}")
+    return done.stdout
+
+
+def _reason(done: subprocess.CompletedProcess) -> str:
+    """git's first fatal error: the lines after it are advice ("Please make sure you have…")."""
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (errors or lines or [f"exit status {done.returncode}"])[0]
+
+
+def _masked(text: str, url: str) -> str:
+    userinfo = urlsplit(url).netloc.rpartition("@")[0] if "://" in url else ""
+    if userinfo:
+        text = text.replace(userinfo, MASK)
+    return mask_credentials(text)
+
+
+def _environment(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "GIT_ALLOW_PROTOCOL": ":".join(allowed_schemes()),
+        "GIT_TERMINAL_PROMPT": "0",
+        # A key with a passphrase, or an unknown host, fails rather than waits for an answer.
+        "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+        # The URL reaches git through its environment, not its arguments, which every user of
+        # the machine can read (ps), nor the checkout's .git/config on disk.
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "remote.origin.url",
+        "GIT_CONFIG_VALUE_0": url,
+    }

@@ -1,0 +1,220 @@
+"""Indexing a project's code, from a directory (`manage.py index_repository`) or from its Git
+source (`projects.tasks.index_project`, on beat's schedule or the admin's "Re-index now").
+
+Either way the files go to the local engine (incremental: an unchanged file costs a stat) and
+then to retrieval's search index, and the project's ProjectIndex row says how it went: the
+state and the files looked at so far while it runs, then the files, retrieval's chunks, the
+files read, the commit and when, or the error. A Git source is fetched into its own checkout
+under LOCAL_ENGINE_DIR/checkouts/, where a checkout writes only the files a commit changed.
+"""
+
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from codesuggest.providers.local_engine import LocalEngine
+from codesuggest.providers.local_engine.project import SKIPPED_DIRECTORIES, safe_name
+from projects import retrieval
+from projects.exclusions import context_exclusions
+from projects.git import GitError, checkout, mask_credentials
+from projects.models import IndexState, Project, ProjectIndex
+
+logger = logging.getLogger(__name__)
+
+# Progress goes to the database at most this often: a row update per file would cost far more
+# than the stat an unchanged file costs.
+PROGRESS_EVERY_SECONDS = 1.0
+
+# (files looked at, files in the checkout)
+OnProgress = Callable[[int, int], None]
+
+
+class IndexingBusy(Exception):
+    """The project is being indexed by another run."""
+
+
+def index_directory(
+    *, project: Project, directory: Path, on_progress: OnProgress | None = None
+) -> ProjectIndex:
+    """Index the checkout in `directory` as the project's code, after any run of the same
+    project has ended; the project's record, with the outcome."""
+    with _project_lock(project, wait=True):
+        record = _start(ProjectIndex.objects.get_or_create(project=project)[0], IndexState.READING)
+        return _run(record, lambda: (directory, ""), on_progress)
+
+
+def index_git_source(*, project_id: int) -> ProjectIndex | None:
+    """Fetch the newest commit of the project's Git source and index it; the project's record,
+    or None when it has no Git source or another run is indexing it (that run will have fetched
+    as recently, so this one skips rather than waits)."""
+    record = (
+        ProjectIndex.objects.select_related("project__group")
+        .filter(pk=project_id)
+        .exclude(git_url="")
+        .first()
+    )
+    if record is None:
+        return None
+    try:
+        with _project_lock(record.project, wait=False):
+            _start(record, IndexState.FETCHING)
+            return _run(record, lambda: _fetch(record), None)
+    except IndexingBusy:
+        logger.info("%s is being indexed already; this run skips it", record.project.full_path)
+        return None
+
+
+def projects_with_git_sources() -> list[int]:
+    return list(ProjectIndex.objects.exclude(git_url="").values_list("pk", flat=True))
+
+
+def checkout_directory(project: Project) -> Path:
+    return Path(settings.LOCAL_ENGINE_DIR) / "checkouts" / safe_name(project.index_key)
+
+
+def _fetch(record: ProjectIndex) -> tuple[Path, str]:
+    directory = checkout_directory(record.project)
+    commit = checkout(url=record.git_url, branch=record.git_branch, directory=directory)
+    return directory, commit
+
+
+def _run(
+    record: ProjectIndex, source: Callable[[], tuple[Path, str]], on_progress: OnProgress | None
+) -> ProjectIndex:
+    """Index the (directory, commit) `source` gives, recording the outcome on `record`. A
+    failure leaves the previous index as it was, and serving."""
+    try:
+        directory, commit = source()
+        return _index(record, directory, commit, on_progress)
+    except GitError as error:
+        return _fail(record, str(error))
+    except OSError as error:
+        return _fail(record, f"A file could not be read: {error}")
+    except BaseException as error:  # a time limit, an interrupted command, a bug
+        _fail(record, f"Indexing stopped ({type(error).__name__}); see the log")
+        raise
+
+
+def _index(
+    record: ProjectIndex, directory: Path, commit: str, on_progress: OnProgress | None
+) -> ProjectIndex:
+    project = record.project
+    _save(record, state=IndexState.READING)
+    engine = LocalEngine(settings.LOCAL_ENGINE_DIR)
+    progress = _Progress(record, total=_count_files(directory), on_progress=on_progress)
+    report = engine.index_repository(
+        project_key=project.index_key,
+        directory=directory,
+        excludes=progress.counting(context_exclusions(project).excludes),
+    )
+    progress.finish()
+    _save(record, state=IndexState.SEARCHABLE)
+    files = engine.indexed_files(project.index_key)
+    # The same files, searchable for the snippets put in every provider's prompt.
+    retrieval.update_index(project_key=project.index_key, files=files)
+    _save(
+        record,
+        state=IndexState.DONE,
+        files=len(files),
+        chunks=retrieval.window_count(project.index_key),
+        files_read=report.indexed,
+        files_skipped=report.skipped,
+        files_removed=report.removed,
+        commit=commit,
+        indexed_at=timezone.now(),
+        error="",
+    )
+    logger.info(
+        "Indexed %s%s: %d files read, %d unchanged, %d skipped, %d removed",
+        project.full_path,
+        f" at {commit[:12]}" if commit else "",
+        report.indexed,
+        report.unchanged,
+        report.skipped,
+        report.removed,
+    )
+    return record
+
+
+def _start(record: ProjectIndex, state: IndexState) -> ProjectIndex:
+    return _save(record, state=state, started_at=timezone.now(), files_done=0, files_total=0)
+
+
+def _fail(record: ProjectIndex, error: str) -> ProjectIndex:
+    error = mask_credentials(error)
+    logger.warning("Indexing %s failed: %s", record.project.full_path, error)
+    return _save(record, state=IndexState.FAILED, error=error)
+
+
+def _save(record: ProjectIndex, **values: object) -> ProjectIndex:
+    """Set and save these fields only: an admin may be changing the source meanwhile."""
+    for field, value in values.items():
+        setattr(record, field, value)
+    record.save(update_fields=list(values))
+    return record
+
+
+class _Progress:
+    """Counts the files the engine looks at, through the exclusion check it makes for each."""
+
+    def __init__(self, record: ProjectIndex, *, total: int, on_progress: OnProgress | None) -> None:
+        self.record = record
+        self.total = total
+        self.on_progress = on_progress
+        self.done = 0
+        self.reported_at = time.monotonic()
+        self._report()
+
+    def counting(self, excludes: Callable[[str], bool]) -> Callable[[str], bool]:
+        def counted(relative: str) -> bool:
+            self.done += 1
+            if time.monotonic() - self.reported_at >= PROGRESS_EVERY_SECONDS:
+                self._report()
+            return excludes(relative)
+
+        return counted
+
+    def finish(self) -> None:
+        # The total counts files .gitignore leaves out, which the engine never looks at.
+        self.done = self.total
+        self._report()
+
+    def _report(self) -> None:
+        self.reported_at = time.monotonic()
+        done = min(self.done, self.total)
+        ProjectIndex.objects.filter(pk=self.record.pk).update(
+            files_done=done, files_total=self.total
+        )
+        self.record.files_done, self.record.files_total = done, self.total
+        if self.on_progress is not None:
+            self.on_progress(done, self.total)
+
+
+def _count_files(directory: Path) -> int:
+    """The files the engine may look at: all but those in the directories it skips."""
+    count = 0
+    for _current, directories, files in os.walk(directory):
+        directories[:] = [name for name in directories if name not in SKIPPED_DIRECTORIES]
+        count += len(files)
+    return count
+
+
+@contextmanager
+def _project_lock(project: Project, *, wait: bool) -> Iterator[None]:
+    """One run a project at a time, across the processes of a host (whose workers and web
+    processes share LOCAL_ENGINE_DIR)."""
+    path = Path(settings.LOCAL_ENGINE_DIR) / "indexing" / f"{safe_name(project.index_key)}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexingBusy(project.full_path) from None
+        yield  # closing the file lets go of the lock

@@ -1,0 +1,28 @@
+"""Celery tasks: each takes an id (or nothing), calls a service, and is safe to run twice."""
+
+from celery import shared_task
+from django.conf import settings
+
+from projects.indexing import index_git_source, projects_with_git_sources
+
+
+# acks_late + reject_on_worker_lost: a worker lost mid-run leaves the message to another, whose
+# run finds the files done so far indexed already. A copy that starts while one runs (a long
+# run outlasts the broker's visibility timeout, and Redis hands the message out again) skips.
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.INDEX_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.INDEX_TASK_TIME_LIMIT,
+)
+def index_project(project_id: int) -> None:
+    index_git_source(project_id=project_id)
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def refresh_git_indexes() -> int:
+    """Every project with a Git source, each indexed by a task of its own."""
+    project_ids = projects_with_git_sources()
+    for project_id in project_ids:
+        index_project.delay(project_id)
+    return len(project_ids)
