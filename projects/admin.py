@@ -12,15 +12,19 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from projects.forms import PersonalAccessTokenForm, keep_new_token, take_new_token
+from projects.git import MASK, mask_credentials
 from projects.models import (
     Group,
+    IndexState,
     InstanceSettings,
     Membership,
     PersonalAccessToken,
     Project,
+    ProjectIndex,
     User,
     code_suggestions_decision,
 )
+from projects.tasks import index_project
 
 admin.site.site_header = "codesuggest"
 admin.site.site_title = "codesuggest"
@@ -81,6 +85,89 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class CodeIndexForm(forms.ModelForm):
+    """The Git source, its URL shown with any credentials masked: sent back unchanged, the
+    stored URL stays as it is."""
+
+    class Meta:
+        model = ProjectIndex
+        fields = ["git_url", "git_branch"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["git_url"] = mask_credentials(self.instance.git_url)
+
+    def clean_git_url(self) -> str:
+        url = self.cleaned_data["git_url"]
+        if url == mask_credentials(self.instance.git_url):
+            return self.instance.git_url
+        if f"{MASK}@" in url:
+            raise forms.ValidationError(
+                "Type the URL's credentials again, or leave the URL as it was."
+            )
+        return url
+
+
+class CodeIndexInline(admin.StackedInline):
+    model = ProjectIndex
+    form = CodeIndexForm
+    can_delete = False
+    max_num = 1
+    readonly_fields = [
+        "progress",
+        "files",
+        "chunks",
+        "last_run",
+        "commit",
+        "started_at",
+        "indexed_at",
+        "error",
+    ]
+
+    @admin.display(description="State")
+    def progress(self, index: ProjectIndex) -> str:
+        return index_progress(index)
+
+    @admin.display(description="Last run")
+    def last_run(self, index: ProjectIndex) -> str:
+        return (
+            f"{index.files_read} files read, {index.files - index.files_read} unchanged, "
+            f"{index.files_skipped} skipped, {index.files_removed} removed"
+        )
+
+
+def index_progress(index: ProjectIndex | None) -> str:
+    """The index's state in words, with the files looked at while it reads them."""
+    if index is None or not index.state:
+        return IndexState.NEVER.label
+    state = IndexState(index.state).label
+    if index.state == IndexState.READING and index.files_total:
+        return f"{state}: {index.files_done}/{index.files_total}"
+    return state
+
+
+@admin.action(description="Re-index now (from the Git source)")
+def reindex_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    without_source = []
+    queued = 0
+    for project in queryset.select_related("code_index"):
+        index = getattr(project, "code_index", None)
+        if index is None or not index.git_url:
+            without_source.append(project.full_path)
+            continue
+        index_project.delay_on_commit(project.pk)
+        queued += 1
+    if queued:
+        modeladmin.message_user(request, f"Re-indexing {queued} project(s).", messages.SUCCESS)
+    if without_source:
+        modeladmin.message_user(
+            request,
+            f"No Git source to index for {', '.join(without_source)}: set one on the project's "
+            "page, or run manage.py index_repository on a checkout.",
+            messages.WARNING,
+        )
+
+
 @admin.register(Group)
 class GroupAdmin(admin.ModelAdmin):
     list_display = ["full_path", "name", "code_suggestions", "lock_code_suggestions"]
@@ -106,14 +193,43 @@ class ProjectAdmin(admin.ModelAdmin):
         "code_suggestions",
         "effective_code_suggestions",
         "decided_by",
+        "index_state",
+        "indexed_files",
+        "indexed_chunks",
+        "last_indexed",
     ]
     list_editable = ["code_suggestions"]
     list_filter = ["visibility", "code_suggestions"]
     search_fields = ["full_path", "name"]
     autocomplete_fields = ["group"]
     readonly_fields = ["full_path", "effective_code_suggestions", "decided_by"]
-    actions = [enable_code_suggestions, disable_code_suggestions]
-    inlines = [MembershipInline]
+    actions = [enable_code_suggestions, disable_code_suggestions, reindex_now]
+    inlines = [CodeIndexInline, MembershipInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("code_index")
+
+    @admin.display(description="Index")
+    def index_state(self, project: Project) -> str:
+        index = getattr(project, "code_index", None)
+        if index is not None and index.state == IndexState.FAILED:
+            return f"{IndexState.FAILED.label}: {index.error}"
+        return index_progress(index)
+
+    @admin.display(description="Files")
+    def indexed_files(self, project: Project) -> int | None:
+        index = getattr(project, "code_index", None)
+        return index.files if index else None
+
+    @admin.display(description="Chunks")
+    def indexed_chunks(self, project: Project) -> int | None:
+        index = getattr(project, "code_index", None)
+        return index.chunks if index else None
+
+    @admin.display(description="Last indexed")
+    def last_indexed(self, project: Project) -> object:
+        index = getattr(project, "code_index", None)
+        return index.indexed_at if index else None
 
     @admin.display(boolean=True, description="Effective")
     def effective_code_suggestions(self, project: Project) -> bool | None:

@@ -408,7 +408,8 @@ def project_form(project: Project, **changes) -> dict:
     }
     data = {name: value for name, value in values.items() if value is not False}
     data = {name: "on" if value is True else value for name, value in data.items()}
-    data.update({"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    for inline in ("memberships", "code_index"):  # the inlines, left as they are
+        data.update({f"{inline}-TOTAL_FORMS": "0", f"{inline}-INITIAL_FORMS": "0"})
     return data
 
 
