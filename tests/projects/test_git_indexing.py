@@ -2,6 +2,9 @@
 test_git_indexing_worker.py): cloned, then fetched again, and only changed files read."""
 
 import logging
+from io import StringIO
+
+from django.core.management import call_command
 
 from projects.models import IndexState, Project, ProjectIndex
 from projects.tasks import index_project, refresh_git_indexes
@@ -150,3 +153,29 @@ def test_the_schedule_indexes_every_project_with_a_git_source(world, remote, set
     schedule = settings.CELERY_BEAT_SCHEDULE["refresh-git-indexes"]
     assert schedule["task"] == "projects.tasks.refresh_git_indexes"
     assert schedule["schedule"] == settings.INDEX_REFRESH_SECONDS
+
+
+def test_a_run_that_finds_the_project_being_indexed_skips_it(world, remote, tmp_path, caplog):
+    with_source(world.project, remote.url)
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "local.py").write_text(code("local"))
+
+    class TaskStartedMidway(StringIO):
+        """index_repository's progress output: its first line queues the task, which runs at
+        once (eagerly) while the command indexes."""
+
+        def write(self, text: str) -> int:
+            if not self.getvalue():
+                index_project.delay(world.project.pk)
+            return super().write(text)
+
+    with caplog.at_level(logging.INFO):
+        call_command(
+            "index_repository", "acme/platform/tools", str(checkout), verbosity=3,
+            stderr=TaskStartedMidway(),
+        )  # fmt: skip
+
+    assert "acme/platform/tools is being indexed already; this run skips it" in caplog.text
+    record = ProjectIndex.objects.get(project=world.project)
+    assert (record.state, record.files, record.commit) == (IndexState.DONE, 1, "")
