@@ -20,8 +20,9 @@ NETWORK_SCHEMES = ("https", "http", "ssh")
 # user@host:path, scp's form (ssh). Neither the user nor the host may start with "-", which ssh
 # would read as an option.
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:[^-\s][^\s]*$")
-# A URL's user information (user, or user:password) after its scheme.
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+# A URL's user information (user, or user:password) after its scheme, up to the host's last "@"
+# (git takes a password holding an unescaped "@" whole).
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s]+@")
 MASK = "***"
 # git check-ref-format's rules for a branch, and none may start with "-" (an option to git).
 _BRANCH = re.compile(r"^(?!-)(?!.*(?:\.\.|@\{|//|/\.|\.lock/|\.lock$))[^\x00-\x20~^:?*\[\\\x7f]+$")

@@ -86,17 +86,21 @@ def test_file_urls_are_taken_where_the_operator_allows_them(admin_client, world,
     assert response.status_code == 302
 
 
-def test_the_credentials_of_a_url_are_never_shown(admin_client, world):
+@pytest.mark.parametrize(
+    "url", [SECRET_URL, "https://alice:s3cret@token@git.example.com/acme/tools.git"]
+)
+def test_the_credentials_of_a_url_are_never_shown(admin_client, world, url):
     ProjectIndex.objects.create(
         project=world.project,
-        git_url=SECRET_URL,
+        git_url=url,
         state=IndexState.FAILED,
         error="git fetch: fatal: unable to access 'https://***@git.example.com/acme/tools.git/'",
     )
 
     for url in (page(world.project), PROJECTS):
         content = admin_client.get(url).content.decode()
-        assert "s3cret-token" not in content
+        assert "s3cret" not in content
+        assert "@token@" not in content
         assert "alice:" not in content
     masked = "https://***@git.example.com/acme/tools.git"
     assert masked in admin_client.get(page(world.project)).content.decode()
