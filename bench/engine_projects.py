@@ -38,6 +38,7 @@ ARGUMENTS.add_argument("--positions", type=int, default=400, help="per repositor
 ARGUMENTS.add_argument("--seed", type=int, default=20240501)
 ARGUMENTS.add_argument("--only", nargs="*", help="the repositories to evaluate (all by default)")
 ARGUMENTS.add_argument("--sweep", action="store_true", help="also answers at every threshold")
+ARGUMENTS.add_argument("--served-only", action="store_true", help="only as the service asks")
 
 # Retrieval reads its index's place from the settings, which must be set before Django starts.
 WORK = ARGUMENTS.parse_known_args()[0].work / "codesuggest-engine-projects-bench"
@@ -151,12 +152,13 @@ def index(engine: LocalEngine, repository: Repository, indexed: list[SourceFile]
     return key
 
 
-def prefix_as_served(text: str, relative: str, project_key: str) -> str:
-    """The prefix the service gives the engine: the retrieved snippets, then the file above."""
+def as_served(text: str, relative: str, project_key: str) -> tuple[str, str]:
+    """What the service gives the engine: the retrieved snippets as other files' code, and
+    the file above the cursor."""
     snippets = retrieval.snippets_like(
         project_key=project_key, code=text, leave_out=lambda path: path == relative
     )
-    return context_preamble(retrieval.as_context(snippets), detect_language(relative)) + text
+    return context_preamble(retrieval.as_context(snippets), detect_language(relative)), text
 
 
 def ask(
@@ -165,7 +167,7 @@ def ask(
     held_out: list[SourceFile],
     positions: int,
     seed: int,
-    prefix_of: Callable[[str, str], str],
+    context_and_prefix: Callable[[str, str], tuple[str, str]],
     project_key: str | None,
     sweep: bool,
 ) -> list[Result]:
@@ -181,8 +183,10 @@ def ask(
             text, rng, min(per_file, positions - len(results)), repository.language
         )
         for n, (kind, cursor, end, expected) in enumerate(chosen):
+            context, prefix = context_and_prefix(text[:cursor], relative)
             arguments = {
-                "prefix": prefix_of(text[:cursor], relative),
+                "prefix": prefix,
+                "other_files": context,
                 "suffix": text[end:],
                 "language": repository.language,
                 "project_key": project_key,
@@ -292,8 +296,8 @@ def main() -> None:
         indexed, held_out = split(repository, arguments.seed)
         held_outs[repository.name] = held_out
         key = index(LocalEngine(WORK), repository, indexed)
-        served = lambda text, relative, key=key: prefix_as_served(text, relative, key)  # noqa: E731
-        plain = lambda text, relative: text  # noqa: E731
+        served = lambda text, relative, key=key: as_served(text, relative, key)  # noqa: E731
+        plain = lambda text, relative: ("", text)  # noqa: E731
         by_condition = {
             # A new engine each time: no file is lexed already.
             condition: ask(
@@ -307,6 +311,7 @@ def main() -> None:
                 arguments.sweep and condition == "tables+snippets",
             )
             for condition in CONDITIONS
+            if condition == CONDITIONS[-1] or not arguments.served_only
         }
         print_table(repository.name, by_condition)
         if arguments.sweep:

@@ -154,13 +154,15 @@ def _plan(request: SuggestionRequest) -> _Plan:
         context=request.context_to_send + request.retrieved_context(),
         max_prompt_tokens=max(256, context_window(config, chat=instructed) - max_tokens),
     )
+    # Open files and snippets read to the model as files above this one.
+    preamble = context_preamble(budget.context, language)
     completion = CompletionRequest(
-        # Open files and snippets read to the model as files above this one.
-        prefix=context_preamble(budget.context, language) + budget.prefix,
+        prefix=preamble + budget.prefix,
         suffix=budget.suffix,
         file_name=request.file_name,
         language=language.id if language else "",
         project_key=request.project_key,
+        context_chars=len(preamble),
         max_tokens=max_tokens,
         # One choice is the model's best guess; several must differ to be worth showing.
         temperature=0.0 if request.choices_count == 1 else 0.4,

@@ -86,6 +86,9 @@ class CompletionRequest:
     file_name: str = ""
     language: str = ""
     project_key: str | None = None
+    # How many characters at the start of prefix are other files' code (the context items above
+    # the file), for a provider that reads them apart: the local engine, whose text is not masked.
+    context_chars: int = 0
     max_tokens: int = 64
     temperature: float = 0.2
     top_p: float | None = None

@@ -55,7 +55,8 @@ class LocalProvider(BaseProvider):
 
     def complete(self, request: CompletionRequest) -> list[Candidate]:
         suggestions = self._local_engine().complete(
-            prefix=request.prefix,
+            prefix=request.prefix[request.context_chars :],
+            other_files=request.prefix[: request.context_chars],
             suffix=request.suffix,
             language=request.language,
             project_key=request.project_key,

@@ -79,6 +79,14 @@ def test_without_the_project_the_index_is_not_used(api, world, bob_token, local_
     assert "turbo" not in choice["text"]
 
 
+def test_a_file_the_editor_sends_along_is_copied_from(api, world, bob_token, local_engine):
+    open_file = {"type": "file", "name": "frob.py", "content": INDEXED_FILE}
+
+    body = complete(api, bob_token, context=[open_file])
+
+    assert body["choices"][0]["text"] == 'speed=42, mode="turbo")'
+
+
 def test_the_same_request_gets_the_same_answer(api, world, bob_token, local_engine):
     call_command("index_repository", "acme/platform/tools", str(local_engine))
 

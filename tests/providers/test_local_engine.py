@@ -169,6 +169,31 @@ def test_indexing_a_project_changes_the_answers(
     assert [s.text for s in other_project] == [s.text for s in before]
 
 
+OTHER_FILE = 'def ship(parcel):\n    return courier.dispatch(parcel, priority="overnight")\n'
+SHIP_LATER = "def ship_later(parcel):\n    return courier."
+
+
+def test_it_copies_from_the_other_files_sent_with_the_request(engine: LocalEngine) -> None:
+    [suggestion] = complete(engine, SHIP_LATER, other_files=OTHER_FILE)
+    alone = complete(engine, SHIP_LATER)
+
+    assert suggestion.text == 'dispatch(parcel, priority="overnight")'
+    assert all("overnight" not in s.text for s in alone)
+
+
+def test_other_files_past_what_one_request_reads_are_read_at_the_next_ones(
+    engine: LocalEngine,
+) -> None:
+    filler = "".join(f"def helper_{i}(value):\n    return value + {i}\n\n" for i in range(60))
+    other_files = filler + OTHER_FILE
+
+    first = complete(engine, SHIP_LATER, other_files=other_files)
+    later = [complete(engine, SHIP_LATER, other_files=other_files) for _ in range(5)][-1]
+
+    assert all("overnight" not in s.text for s in first)
+    assert later[0].text == 'dispatch(parcel, priority="overnight")'
+
+
 def test_indexing_again_only_looks_at_what_changed(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:
