@@ -10,6 +10,7 @@ import pytest
 import redis
 import requests
 
+from projects.models import Group, Membership
 from tests.completions.conftest import COMPLETIONS, completion_body
 from tests.conftest import make_token
 from tests.services import RedisServer, server_process
@@ -19,10 +20,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 PROJECT = "acme/platform/tools"
 # Private, but not a credential, which redaction would mask whatever the rules say.
 SECRET = "ACME_DISCOUNT = 0.42  # not for the model's eyes"
-WITH_A_SECRET = completion_body(
-    project_path=PROJECT,
-    context=[{"type": "file", "name": "secrets/keys.py", "content": SECRET}],
-)
+SECRET_FILE = {"type": "file", "name": "secrets/keys.py", "content": SECRET}
 
 
 @pytest.fixture
@@ -45,10 +43,9 @@ def server(own_redis, openai_server, settings) -> Iterator[str]:
         yield url
 
 
-def complete(url: str, token: str) -> requests.Response:
-    return requests.post(
-        url + COMPLETIONS, json=WITH_A_SECRET, headers={"PRIVATE-TOKEN": token}, timeout=10
-    )
+def complete(url: str, token: str, project_path: str = PROJECT) -> requests.Response:
+    body = completion_body(project_path=project_path, context=[SECRET_FILE])
+    return requests.post(url + COMPLETIONS, json=body, headers={"PRIVATE-TOKEN": token}, timeout=10)
 
 
 @contextmanager
@@ -96,6 +93,22 @@ def test_a_rule_an_admin_adds_applies_to_the_next_completion(server, openai_serv
     world.subgroup.context_exclusions = "keys.py"
     world.subgroup.save()
     complete(server, token)
+
+    assert SECRET not in openai_server.last.json["prompt"]
+
+
+def test_a_group_moved_below_one_with_rules_takes_them_to_the_next_completion(
+    server, openai_server, world
+):
+    vault = Group.objects.create(name="Vault", path="vault", context_exclusions="secrets/")
+    Membership.objects.create(user=world.bob, group=vault)
+    token = make_token(world.bob)
+    complete(server, token)  # remembers that the project excludes nothing
+    assert SECRET in openai_server.last.json["prompt"]
+
+    world.subgroup.parent = vault
+    world.subgroup.save()
+    complete(server, token, project_path="vault/platform/tools")
 
     assert SECRET not in openai_server.last.json["prompt"]
 
