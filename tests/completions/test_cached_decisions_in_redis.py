@@ -12,14 +12,12 @@ import requests
 
 from projects.models import Group, Membership
 from tests.completions.conftest import COMPLETIONS, completion_body
+from tests.completions.test_context_exclusion import PROJECT, SECRET
 from tests.conftest import make_token
 from tests.services import RedisServer, server_process
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-PROJECT = "acme/platform/tools"
-# Private, but not a credential, which redaction would mask whatever the rules say.
-SECRET = "ACME_DISCOUNT = 0.42  # not for the model's eyes"
 SECRET_FILE = {"type": "file", "name": "secrets/keys.py", "content": SECRET}
 
 
