@@ -194,6 +194,16 @@ def test_other_files_past_what_one_request_reads_are_read_at_the_next_ones(
     assert later[0].text == 'dispatch(parcel, priority="overnight")'
 
 
+def test_a_whole_new_line_needs_twice_the_confidence(engine: LocalEngine) -> None:
+    [guess] = complete(engine, INIT_BODY)
+
+    assert complete(engine, INIT_BODY, min_confidence=guess.confidence * 0.6) == []
+    assert complete(engine, INIT_BODY, min_confidence=guess.confidence * 0.4) == [guess]
+    # The rest of a line begun needs only the threshold.
+    [rest] = complete(engine, INIT_BODY + "self.")
+    assert complete(engine, INIT_BODY + "self.", min_confidence=rest.confidence * 0.9) == [rest]
+
+
 def test_indexing_again_only_looks_at_what_changed(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:
@@ -329,6 +339,14 @@ def test_two_builds_at_once_build_each_model_once(
         builds = [pool.submit(engine.build_base_models, languages=["python"]) for _ in range(2)]
 
     assert sorted(b.result() for b in builds) == [[], ["python"]]
+
+
+def test_pythons_base_model_leaves_out_the_standard_librarys_tests() -> None:
+    paths = [pathlib.PurePath(f.path) for f in corpora.corpus_files("python")]
+
+    assert any(p.name == "json" or p.parent.name == "json" for p in paths)
+    assert not [p for p in paths if {"test", "tests", "idle_test"} & set(p.parts)]
+    assert not [p for p in paths if p.name.startswith("test_")]
 
 
 def test_missing_base_models_are_those_not_built_whose_code_is_on_the_machine_python_first(

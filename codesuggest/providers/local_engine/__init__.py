@@ -47,6 +47,12 @@ __all__ = ["DEFAULT_MIN_CONFIDENCE", "IndexReport", "LocalEngine", "LocalSuggest
 # thresholds buy precision with fewer answers (0.2: a fifth answered, over half right).
 DEFAULT_MIN_CONFIDENCE = 0.1
 
+# A whole new line is guessed with less reason than the rest of a line begun: on held-out halves
+# of Django, requests, rich and click (bench/engine_projects.py, tuning seed) 16-27 % of the
+# answers at line starts were exact against 35-46 % mid-line, at the same threshold. Twice the
+# threshold there made 2.3-6.6 points more of the answers exact for 0-0.3 points fewer exact
+# matches over all positions (npm's JavaScript: 8.4 points more, 1.7 fewer).
+LINE_START_CONFIDENCE_FACTOR = 2.0
 # Enough for the segments of a few large files; a cached segment costs ~100 bytes a token.
 _SEGMENT_CACHE_SIZE = 6_000
 _LINE_CACHE_SIZE = 50_000
@@ -107,6 +113,8 @@ class LocalEngine:
         snippets), counted apart from the file's own, as a second cache."""
         language = language.lower()
         threshold = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+        if not prefix[prefix.rfind("\n") + 1 :].strip():
+            threshold *= LINE_START_CONFIDENCE_FACTOR
         layout = self._cutter(language).layout(prefix, suffix)
         above, below = layout.above, layout.below
         near = self._near(language, above[-1])
