@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -74,9 +75,18 @@ def _token_keys(token: PersonalAccessToken) -> list[str]:
     return [f"pat:{token.digest}", f"pat-id:{token.pk}"]
 
 
+def _now_and_at_commit(forget: Callable[[], None]) -> None:
+    """Drop cached copies now, for the rest of this transaction, and again when it commits: a
+    request served meanwhile read the rows as they were and may have cached them (a revoked
+    token then worked for another minute, tests/projects/test_cache_on_commit.py)."""
+    forget()
+    transaction.on_commit(forget)
+
+
 @receiver([post_save, post_delete], sender=PersonalAccessToken)
 def _forget_token(sender: Any, instance: PersonalAccessToken, **kwargs: Any) -> None:
-    cache.delete_many(_token_keys(instance))
+    keys = _token_keys(instance)
+    _now_and_at_commit(lambda: cache.delete_many(keys))
 
 
 @receiver([post_save, post_delete], sender=User)
@@ -86,7 +96,7 @@ def _forget_user(sender: Any, instance: User, **kwargs: Any) -> None:
     for token in PersonalAccessToken.objects.filter(user_id=instance.pk).only("pk", "digest"):
         keys += _token_keys(token)
     if keys:
-        cache.delete_many(keys)
+        _now_and_at_commit(lambda: cache.delete_many(keys))
 
 
 # Code-suggestions decisions depend on groups, projects, memberships and the instance settings.
@@ -113,6 +123,10 @@ def _start_generations() -> None:
 @receiver([post_save, post_delete], sender=Membership)
 @receiver([post_save, post_delete], sender=InstanceSettings)
 def _new_generation(sender: Any, **kwargs: Any) -> None:
+    _now_and_at_commit(_next_generation)
+
+
+def _next_generation() -> None:
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:
