@@ -204,6 +204,27 @@ def test_a_whole_new_line_needs_twice_the_confidence(engine: LocalEngine) -> Non
     assert complete(engine, INIT_BODY + "self.", min_confidence=rest.confidence * 0.9) == [rest]
 
 
+def test_a_small_projects_code_seen_once_is_completed_from(
+    engine: LocalEngine, tmp_path: pathlib.Path
+) -> None:
+    repository = tmp_path / "repository"
+    job = (
+        "def job(gateway, queue):\n"
+        "    queue.clear()\n"
+        "    gateway.close()\n"
+        "    session = gateway.open_session(timeout=30, retries=5)\n"
+        "    queue.put(session)\n"
+    )
+    write_files(repository, {"app/job.py": job})
+    engine.index_repository(project_key="acme/platform/tools", directory=repository)
+
+    [suggestion] = complete(
+        engine, "def nightly(gateway):\n    session = gateway.", project_key="acme/platform/tools"
+    )
+
+    assert suggestion.text == "open_session(timeout=30, retries=5)"
+
+
 def test_indexing_again_only_looks_at_what_changed(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:
