@@ -261,16 +261,23 @@ def print_sweep(name: str, results: list[Result]) -> None:
 
 def first_request_on_largest(held_out: dict[str, list[SourceFile]]) -> None:
     """The first request on the largest held-out file, in the middle of it, to an engine that
-    has its models loaded and has served another file."""
-    language, source = max(
+    has its models loaded and has served the second largest file of that language."""
+    files = sorted(
         ((r.language, f) for r in REPOSITORIES for f in held_out.get(r.name, [])),
-        key=lambda pair: pair[1].size,
+        key=lambda pair: -pair[1].size,
+    )
+    language, source = files[0]
+    previous = next(f for other, f in files[1:] if other == language).read()
+    engine = LocalEngine(WORK)
+    middle = previous.index("\n", len(previous) // 2) + 1
+    engine.complete(
+        prefix=previous[:middle],
+        suffix=previous[middle:],
+        language=language,
+        project_key=None,
+        max_tokens=8,
     )
     text = source.read()
-    engine = LocalEngine(WORK)
-    engine.complete(
-        prefix="import os\n", suffix="", language=language, project_key=None, max_tokens=8
-    )
     cursor = text.index("\n", len(text) // 2) + 1
     started, cpu_started = time.perf_counter(), time.process_time()
     engine.complete(

