@@ -52,6 +52,7 @@ import django  # noqa: E402
 django.setup()
 
 from local_engine import THRESHOLDS, edit_similarity, normalise, positions_in  # noqa: E402
+from local_engine import shown as is_shown  # noqa: E402
 
 from codesuggest.providers.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine  # noqa: E402
 from codesuggest.providers.local_engine.corpora import (  # noqa: E402
@@ -244,10 +245,15 @@ def print_table(name: str, by_condition: dict[str, list[Result]]) -> None:
 
 def print_sweep(name: str, results: list[Result]) -> None:
     """Answers at each threshold: the share answered, and the exact ones of them and of all."""
-    print(f"\n{name}, as served: threshold | answered | EM of answers | EM all")
+    print(
+        f"\n{name}, as served: threshold (twice it at line starts) | answered | EM of answers "
+        "| EM all"
+    )
     for threshold in sorted({*THRESHOLDS, DEFAULT_MIN_CONFIDENCE}):
         shown = [
-            r for r in results if r.unfiltered and r.unfiltered[0] and r.unfiltered[1] >= threshold
+            r
+            for r in results
+            if r.unfiltered and r.unfiltered[0] and is_shown(r.unfiltered[1], r.kind, threshold)
         ]
         exact = sum(
             normalise(r.unfiltered[0]) == normalise(r.expected) for r in shown if r.unfiltered

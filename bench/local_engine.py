@@ -25,7 +25,11 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from codesuggest.providers.local_engine import DEFAULT_MIN_CONFIDENCE, LocalEngine
+from codesuggest.providers.local_engine import (
+    DEFAULT_MIN_CONFIDENCE,
+    LINE_START_CONFIDENCE_FACTOR,
+    LocalEngine,
+)
 from codesuggest.providers.local_engine.corpora import (
     SourceFile,
     build_base_model,
@@ -115,6 +119,13 @@ def evaluate(
     return results
 
 
+def shown(confidence: float, kind: str, threshold: float) -> bool:
+    """Whether the engine shows an answer this confident at this threshold: a whole new line
+    needs LINE_START_CONFIDENCE_FACTOR times it."""
+    factor = LINE_START_CONFIDENCE_FACTOR if kind == "line-start" else 1.0
+    return confidence > 0 and confidence >= threshold * factor
+
+
 def report_accuracy(results: list[dict[str, object]]) -> None:
     print(f"{'positions':<12}{'n':>6}{'exact':>9}{'edit sim':>10}")
     for kind in ("line-start", "mid-line", "all"):
@@ -122,9 +133,9 @@ def report_accuracy(results: list[dict[str, object]]) -> None:
         exact = sum(bool(r["exact"]) for r in rows) / len(rows)
         similarity = statistics.fmean(float(r["similarity"]) for r in rows)  # type: ignore[arg-type]
         print(f"{kind:<12}{len(rows):>6}{exact:>9.1%}{similarity:>10.3f}")
-    print(f"\n{'threshold':<12}{'answered':>9}{'exact of answered':>19}")
+    print(f"\n{'threshold':<12}{'answered':>9}{'exact of answered':>19}  (line starts: twice it)")
     for threshold in sorted({*THRESHOLDS, DEFAULT_MIN_CONFIDENCE}):
-        answered = [r for r in results if float(r["confidence"]) >= max(threshold, 1e-12)]  # type: ignore[arg-type]
+        answered = [r for r in results if shown(float(r["confidence"]), str(r["kind"]), threshold)]  # type: ignore[arg-type]
         precision = sum(bool(r["exact"]) for r in answered) / len(answered) if answered else 0.0
         mark = "  <- default" if threshold == DEFAULT_MIN_CONFIDENCE else ""
         print(f"{threshold:<12.2f}{len(answered) / len(results):>9.1%}{precision:>19.1%}{mark}")
