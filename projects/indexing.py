@@ -112,7 +112,9 @@ def _index(
     report = engine.index_repository(
         project_key=project.index_key,
         directory=directory,
-        excludes=progress.counting(context_exclusions(project).excludes),
+        excludes=progress.counting(
+            _leaving_out_links_outside(directory, context_exclusions(project).excludes)
+        ),
     )
     progress.finish()
     _save(record, state=IndexState.SEARCHABLE)
@@ -195,6 +197,23 @@ class _Progress:
         self.record.files_done, self.record.files_total = done, self.total
         if self.on_progress is not None:
             self.on_progress(done, self.total)
+
+
+def _leaving_out_links_outside(
+    directory: Path, excludes: Callable[[str], bool]
+) -> Callable[[str], bool]:
+    """`excludes`, and every symbolic link to a file outside the checkout: a repository's link
+    to /etc/passwd, or to another project's checkout, would put that file in the prompts of
+    this project's users."""
+    root = Path(os.path.realpath(directory))
+
+    def excluded(relative: str) -> bool:
+        path = directory / relative
+        if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(root):
+            return True
+        return excludes(relative)
+
+    return excluded
 
 
 def _count_files(directory: Path) -> int:

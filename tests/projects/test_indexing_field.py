@@ -1,0 +1,84 @@
+"""What a hostile repository, a hostile Git source or a bad file does to a project's indexing,
+found by indexing real repositories with a real worker and turned into tests: the task runs
+eagerly here, and what it indexed is read back through the completions API, whose model is a
+fake OpenAI server that records the prompt."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from projects.models import Project, ProjectIndex
+from projects.tasks import index_project
+from tests.completions.conftest import COMPLETIONS
+from tests.completions.test_retrieval import use_openai
+from tests.conftest import make_token
+from tests.fake_servers import openai_server  # noqa: F401  (the model server)
+from tests.projects.conftest import Remote
+
+OUTSIDE_LINE = "DATABASE_PASSWORD = 'outside-the-checkout'"
+
+
+def index(project: Project, url: str) -> ProjectIndex:
+    ProjectIndex.objects.update_or_create(project=project, defaults={"git_url": url})
+    index_project.delay(project.pk)
+    return ProjectIndex.objects.get(project=project)
+
+
+def commit_links(remote: Remote, links: dict[str, str]) -> None:
+    """Commit symbolic links, name -> target, as a repository may hold them."""
+    for name, target in links.items():
+        (remote.work / name).symlink_to(target)
+    remote.commit({})
+
+
+def prompt_for(api, settings, server, world, above: str) -> str:
+    """The prompt the model received for a completion in the project, `above` the cursor."""
+    use_openai(settings, server)
+    body = {
+        "current_file": {"file_name": "app.py", "content_above_cursor": above},
+        "intent": "completion",
+        "project_path": world.project.full_path,
+    }
+    response = api.post(COMPLETIONS, body, token=make_token(world.bob, scopes=("ai_features",)))
+    assert response.status_code == 200
+    return server.last.json["prompt"]
+
+
+def checkout_of_the_project(settings) -> Path:
+    """A directory as deep as the project's checkout, for relative links out of it."""
+    return settings.LOCAL_ENGINE_DIR / "checkouts" / "project"
+
+
+@pytest.fixture
+def outside_file(tmp_path) -> Path:
+    """A file of the machine's, beside the repository but outside any checkout."""
+    path = tmp_path / "secrets" / "settings.py"
+    path.parent.mkdir()
+    path.write_text(f"{OUTSIDE_LINE}\n" * 20)
+    return path
+
+
+def test_links_to_files_outside_the_checkout_are_neither_indexed_nor_sent_to_the_model(
+    world,
+    remote,
+    outside_file,
+    api,
+    settings,
+    openai_server,  # noqa: F811
+):
+    commit_links(
+        remote,
+        {
+            "absolute.py": str(outside_file),
+            "relative.py": os.path.relpath(outside_file, checkout_of_the_project(settings)),
+            "orders_alias.py": "orders.py",  # inside: indexed like any file
+        },
+    )
+
+    record = index(world.project, remote.url)
+
+    assert (record.state, record.files) == ("done", 4)
+    assert record.files_skipped == 3  # the two links, and .git
+    prompt = prompt_for(api, settings, openai_server, world, "DATABASE_PASSWORD = ")
+    assert "outside-the-checkout" not in prompt
