@@ -113,7 +113,7 @@ def _index(
         project_key=project.index_key,
         directory=directory,
         excludes=progress.counting(
-            _leaving_out_links_outside(directory, context_exclusions(project).excludes)
+            _only_readable_files_inside(directory, context_exclusions(project).excludes)
         ),
     )
     progress.finish()
@@ -199,16 +199,19 @@ class _Progress:
             self.on_progress(done, self.total)
 
 
-def _leaving_out_links_outside(
+def _only_readable_files_inside(
     directory: Path, excludes: Callable[[str], bool]
 ) -> Callable[[str], bool]:
-    """`excludes`, and every symbolic link to a file outside the checkout: a repository's link
-    to /etc/passwd, or to another project's checkout, would put that file in the prompts of
-    this project's users."""
+    """`excludes`, and every file that is not a regular file of the checkout: a repository's
+    link to /etc/passwd, or to another project's checkout, would put that file in the prompts
+    of this project's users; reading a FIFO would wait for ever, and a broken link failed the
+    whole run."""
     root = Path(os.path.realpath(directory))
 
     def excluded(relative: str) -> bool:
         path = directory / relative
+        if not path.is_file():
+            return True
         if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(root):
             return True
         return excludes(relative)

@@ -82,3 +82,11 @@ def test_links_to_files_outside_the_checkout_are_neither_indexed_nor_sent_to_the
     assert record.files_skipped == 3  # the two links, and .git
     prompt = prompt_for(api, settings, openai_server, world, "DATABASE_PASSWORD = ")
     assert "outside-the-checkout" not in prompt
+
+
+def test_a_broken_link_in_the_repository_is_skipped_rather_than_failing_every_run(world, remote):
+    commit_links(remote, {"gone.py": "nowhere.py"})
+
+    record = index(world.project, remote.url)
+
+    assert (record.state, record.error, record.files) == ("done", "", 3)
