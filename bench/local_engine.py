@@ -193,6 +193,8 @@ def measure_http_latency(work: pathlib.Path, cursors: list[tuple[str, str]]) -> 
         "LOCAL_ENGINE_DIR": str(work),
         "CODE_SUGGESTIONS_RATE_LIMIT": "0",
         "GUNICORN_WORKERS": "1",
+        # One process, SQLite and no Redis: production settings refuse that unless told.
+        "CODESUGGEST_EMBEDDED": "true",
         "LOG_LEVEL": "WARNING",
     }
     (work / "bench.sqlite3").unlink(missing_ok=True)
@@ -212,7 +214,7 @@ def measure_http_latency(work: pathlib.Path, cursors: list[tuple[str, str]]) -> 
         port = probe.getsockname()[1]
     env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "codesuggest.wsgi"],
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "codesuggest.asgi"],
         env=env,
         cwd=root,
     )
