@@ -28,6 +28,10 @@ MASK = "***"
 _BRANCH = re.compile(r"^(?!-)(?!.*(?:\.\.|@\{|//|/\.|\.lock/|\.lock$))[^\x00-\x20~^:?*\[\\\x7f]+$")
 # One git command (a clone of a large repository is one fetch): past this it is stopped.
 GIT_TIMEOUT_SECONDS = 600
+# An HTTP server that sends nothing for this long has stalled: a working one sends a keep-alive
+# at least every 5 s while it prepares the pack. Without it a stalled fetch held a worker for
+# GIT_TIMEOUT_SECONDS, and one left behind by a killed worker hung for ever.
+STALLED_SECONDS = 60
 
 
 class GitError(Exception):
@@ -92,12 +96,20 @@ def checkout(*, url: str, branch: str, directory: Path) -> str:
     if not (directory / ".git").is_dir():
         directory.mkdir(parents=True, exist_ok=True)
         _git(directory, "init", "--quiet", url=url)
+    _remove_stale_locks(directory)
     # Only the newest commit: history is not indexed. "refs/heads/…" can only be a branch.
     ref = f"refs/heads/{branch}" if branch else "HEAD"
     fetch = ["fetch", "--quiet", "--depth=1", "--no-tags", "--end-of-options", "origin", ref]
     _git(directory, *fetch, url=url)
     _git(directory, "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD", url=url)
     return _git(directory, "rev-parse", "HEAD", url=url).strip()
+
+
+def _remove_stale_locks(directory: Path) -> None:
+    """The lock files of a git killed with its worker (index.lock, shallow.lock, HEAD.lock):
+    left, every later run failed. The caller runs alone in this checkout (the project's lock)."""
+    for lock in (directory / ".git").glob("*.lock"):
+        lock.unlink(missing_ok=True)
 
 
 def _git(directory: Path, *arguments: str, url: str) -> str:
@@ -140,6 +152,8 @@ def _environment(url: str) -> dict[str, str]:
         **os.environ,
         "GIT_ALLOW_PROTOCOL": ":".join(allowed_schemes()),
         "GIT_TERMINAL_PROMPT": "0",
+        "GIT_HTTP_LOW_SPEED_LIMIT": "1",  # bytes a second
+        "GIT_HTTP_LOW_SPEED_TIME": str(STALLED_SECONDS),
         # A key with a passphrase, or an unknown host, fails rather than waits for an answer.
         "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
         # The URL reaches git through its environment, not its arguments, which every user of

@@ -4,17 +4,23 @@ eagerly here, and what it indexed is read back through the completions API, whos
 fake OpenAI server that records the prompt."""
 
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from projects import git
+from projects.indexing import checkout_directory
 from projects.models import Project, ProjectIndex
 from projects.tasks import index_project
 from tests.completions.conftest import COMPLETIONS
 from tests.completions.test_retrieval import use_openai
 from tests.conftest import make_token
 from tests.fake_servers import openai_server  # noqa: F401  (the model server)
-from tests.projects.conftest import Remote
+from tests.projects.conftest import Remote, code
 
 OUTSIDE_LINE = "DATABASE_PASSWORD = 'outside-the-checkout'"
 
@@ -90,3 +96,38 @@ def test_a_broken_link_in_the_repository_is_skipped_rather_than_failing_every_ru
     record = index(world.project, remote.url)
 
     assert (record.state, record.error, record.files) == ("done", "", 3)
+
+
+def test_a_lock_left_by_a_git_killed_mid_checkout_does_not_fail_the_next_runs(world, remote):
+    index(world.project, remote.url)
+    (checkout_directory(world.project) / ".git" / "index.lock").touch()
+    newest = remote.commit({"ui.py": code("ui", 50)})
+
+    record = index(world.project, remote.url)
+
+    assert (record.state, record.error, record.commit, record.files_read) == ("done", "", newest, 1)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """An address that accepts connections and never answers: a stalled Git server."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    for connection in [*accepted, listener]:
+        connection.close()
+
+
+def test_a_server_that_never_answers_fails_the_run_once_it_has_stalled(
+    world, silent_server, monkeypatch
+):
+    monkeypatch.setattr(git, "STALLED_SECONDS", 1)
+    started = time.monotonic()
+
+    record = index(world.project, f"http://alice:s3cret-token@{silent_server}/acme/tools.git")
+
+    assert time.monotonic() - started < 10  # not GIT_TIMEOUT_SECONDS, 600
+    assert record.state == "failed"
+    assert "Operation too slow" in record.error
+    assert "s3cret-token" not in record.error
