@@ -11,6 +11,7 @@ under LOCAL_ENGINE_DIR/checkouts/, where a checkout writes only the files a comm
 import fcntl
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,10 @@ OnProgress = Callable[[int, int], None]
 
 class IndexingBusy(Exception):
     """The project is being indexed by another run."""
+
+
+class ProjectDeleted(Exception):
+    """The project was deleted while it was being indexed."""
 
 
 def index_directory(
@@ -69,6 +74,11 @@ def index_git_source(*, project_id: int) -> ProjectIndex | None:
     except IndexingBusy:
         logger.info("%s is being indexed already; this run skips it", record.project.full_path)
         return None
+    except ProjectDeleted:
+        # The checkout is this source's alone, and nothing else would remove it.
+        shutil.rmtree(checkout_directory(record.project), ignore_errors=True)
+        logger.info("%s was deleted while being indexed; the run stops", record.project.full_path)
+        return None
 
 
 def projects_with_git_sources() -> list[int]:
@@ -93,6 +103,8 @@ def _run(
     try:
         directory, commit = source()
         return _index(record, directory, commit, on_progress)
+    except ProjectDeleted:
+        raise
     except GitError as error:
         return _fail(record, str(error))
     except OSError as error:
@@ -159,7 +171,8 @@ def _save(record: ProjectIndex, **values: object) -> ProjectIndex:
     """Set and save these fields only: an admin may be changing the source meanwhile."""
     for field, value in values.items():
         setattr(record, field, value)
-    record.save(update_fields=list(values))
+    if not ProjectIndex.objects.filter(pk=record.pk).update(**values):
+        raise ProjectDeleted(record.project.full_path)
     return record
 
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from projects.indexing import checkout_directory
 from projects.models import IndexState, ProjectIndex
 from projects.tasks import index_project
 from tests.chat.worker import Worker
@@ -54,3 +55,35 @@ def test_a_worker_clones_the_source_then_reads_only_what_a_commit_changed(
 
     assert (first.state, first.files_read, first.files, first.chunks) == ("done", 3, 3, 6)
     assert (second.files_read, second.files, second.chunks, second.commit) == (1, 3, 8, newest)
+
+
+def test_a_project_deleted_while_it_is_indexed_stops_the_run_and_loses_its_checkout(
+    world, remote, indexing_worker
+):
+    remote.commit({f"module_{number}.py": code(f"module_{number}") for number in range(3000)})
+    ProjectIndex.objects.create(project=world.project, git_url=remote.url)
+    checkout = checkout_directory(world.project)
+
+    index_project.delay(world.project.pk)
+    reading(world.project, indexing_worker)
+    world.project.delete()
+
+    log = ended(indexing_worker, "was deleted while being indexed")
+    assert "raised unexpected" not in log
+    assert not checkout.exists()
+
+
+def reading(project, worker: Worker, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while ProjectIndex.objects.filter(project=project, state=IndexState.READING).count() == 0:
+        assert time.monotonic() < deadline, worker.log()
+        time.sleep(0.05)
+
+
+def ended(worker: Worker, words: str, timeout: float = 30) -> str:
+    """The worker's log, once the words are in it."""
+    deadline = time.monotonic() + timeout
+    while words not in worker.log():
+        assert time.monotonic() < deadline, worker.log()
+        time.sleep(0.1)
+    return worker.log()
