@@ -228,3 +228,28 @@ def test_gunicorn_refuses_an_application_its_worker_cannot_serve(tmp_path, app, 
 
     assert server.returncode != 0
     assert f"The {worker_class} worker cannot serve {app}." in stderr
+
+
+def test_a_worker_leaves_what_it_loaded_out_of_the_garbage_collectors_full_passes():
+    # gunicorn.conf.py's hook as gunicorn calls it, once the worker has loaded the application.
+    hook = (
+        "import gc, runpy, types\n"
+        "import codesuggest.wsgi\n"
+        "before = gc.get_freeze_count()\n"
+        "conf = runpy.run_path('gunicorn.conf.py')\n"
+        "conf['post_worker_init'](types.SimpleNamespace(cfg=types.SimpleNamespace(set=print)))\n"
+        "print(before, gc.get_freeze_count(), len(gc.get_objects()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hook],
+        cwd=settings.BASE_DIR,
+        env=environment(CODESUGGEST_EMBEDDED="true"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    before, frozen, tracked = map(int, result.stdout.split()[-3:])
+    assert before == 0
+    assert frozen > 50_000 > tracked
