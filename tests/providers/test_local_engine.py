@@ -194,6 +194,22 @@ def test_other_files_past_what_one_request_reads_are_read_at_the_next_ones(
     assert later[0].text == 'dispatch(parcel, priority="overnight")'
 
 
+def test_a_large_files_first_request_reads_the_code_nearest_the_cursor_and_the_next_the_rest(
+    engine: LocalEngine,
+) -> None:
+    # 100,000 characters between the file's first call of the courier and the cursor.
+    helpers = (f"def helper_{i:04}(value):\n    return value + {i}\n\n\n" for i in range(2_000))
+    filler = "".join(helpers)
+    near = 'def weigh(parcel):\n    return courier.scale(parcel, unit="grams")\n\n\n'
+    prefix = OTHER_FILE + "\n\n" + filler + near + SHIP_LATER
+
+    first = complete(engine, prefix)
+    later = [complete(engine, prefix) for _ in range(40)][-1]
+
+    assert first[0].text == 'scale(parcel, unit="grams")'
+    assert later[0].text == 'dispatch(parcel, priority="overnight")'
+
+
 def test_a_whole_new_line_needs_twice_the_confidence(engine: LocalEngine) -> None:
     [guess] = complete(engine, INIT_BODY)
 
