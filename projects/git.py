@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -49,7 +49,9 @@ def validate_git_url(url: str) -> None:
     make git run a command. The message never repeats the URL (it may hold credentials)."""
     if not url:
         return
-    if any(character.isspace() or ord(character) < 32 for character in url):
+    # Decoded too: git decodes a URL's %-escapes, and a newline would reach the credential
+    # helper's lines (below).
+    if any(character.isspace() or ord(character) < 32 for character in url + unquote(url)):
         raise ValidationError("A Git URL holds no spaces or control characters.", code="git_url")
     if _SCP_LIKE.match(url):
         return
@@ -147,7 +149,33 @@ def _masked(text: str, url: str) -> str:
     return mask_credentials(text)
 
 
+# Gives git the credentials of an http(s) URL from the environment: in the URL, git hands them to
+# git-remote-http on its command line, which every user of the machine can read (ps). The empty
+# value first drops any helper configured on the machine, which might store them.
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get || return 0; echo "username=$CODESUGGEST_GIT_USERNAME"; '
+    'echo "password=$CODESUGGEST_GIT_PASSWORD"; }; f'
+)
+
+
 def _environment(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.username:
+        return _git_environment(url)
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return {
+        **_git_environment(bare),
+        "GIT_CONFIG_COUNT": "3",
+        "GIT_CONFIG_KEY_1": "credential.helper",
+        "GIT_CONFIG_VALUE_1": "",
+        "GIT_CONFIG_KEY_2": "credential.helper",
+        "GIT_CONFIG_VALUE_2": _CREDENTIAL_HELPER,
+        "CODESUGGEST_GIT_USERNAME": unquote(parts.username),
+        "CODESUGGEST_GIT_PASSWORD": unquote(parts.password or ""),
+    }
+
+
+def _git_environment(url: str) -> dict[str, str]:
     return {
         **os.environ,
         "GIT_ALLOW_PROTOCOL": ":".join(allowed_schemes()),

@@ -3,11 +3,14 @@ found by indexing real repositories with a real worker and turned into tests: th
 eagerly here, and what it indexed is read back through the completions API, whose model is a
 fake OpenAI server that records the prompt."""
 
+import base64
 import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -131,3 +134,101 @@ def test_a_server_that_never_answers_fails_the_run_once_it_has_stalled(
     assert record.state == "failed"
     assert "Operation too slow" in record.error
     assert "s3cret-token" not in record.error
+
+
+class GitHttpBackend(BaseHTTPRequestHandler):
+    """Smart HTTP, as a Git host serves it: `git http-backend` behind Basic authentication."""
+
+    root = Path()
+    credentials = ""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _serve(self) -> None:
+        expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        path, _, query = self.path.partition("?")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        done = subprocess.run(
+            ["git", "http-backend"],
+            input=body,
+            capture_output=True,
+            check=True,
+            env={
+                **os.environ,
+                "GIT_PROJECT_ROOT": str(self.root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "REQUEST_METHOD": self.command,
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                "CONTENT_LENGTH": str(len(body)),
+            },
+        )
+        head, _, content = done.stdout.partition(b"\r\n\r\n")
+        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
+        self.send_response(int(headers.pop("Status", "200").split()[0]))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+
+@pytest.fixture
+def git_host(remote) -> Iterator[str]:
+    """The remote, served over smart HTTP to alice with her token alone; its address."""
+    handler = type("Handler", (GitHttpBackend,), {"root": remote.bare.parent})
+    handler.credentials = "alice:s3cret-token"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}/{remote.bare.name}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_credentials_in_a_url_reach_the_git_host(world, git_host):
+    record = index(world.project, f"http://alice:s3cret-token@{git_host}")
+
+    assert (record.state, record.error, record.files) == ("done", "", 3)
+
+
+def test_the_credentials_in_a_url_are_on_no_command_line_of_the_machine(
+    world, silent_server, monkeypatch
+):
+    monkeypatch.setattr(git, "STALLED_SECONDS", 2)
+    seen: list[str] = []
+    watching = threading.Thread(target=lambda: seen.extend(command_lines(seconds=1.5)))
+    watching.start()
+
+    index(world.project, f"http://alice:s3cret-token@{silent_server}/acme/tools.git")
+
+    watching.join()
+    assert any("git" in line for line in seen)  # git ran while we watched
+    assert not [line for line in seen if "s3cret-token" in line]
+
+
+def command_lines(*, seconds: float) -> set[str]:
+    """The command lines of the machine's processes, read for `seconds`."""
+    lines: set[str] = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for path in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                lines.add(path.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue  # the process ended
+        time.sleep(0.05)
+    return lines
