@@ -85,6 +85,14 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class MaskedUrlInput(forms.TextInput):
+    """Shows a URL with its credentials masked, the stored one and one just typed alike: a
+    page sent back with an error elsewhere showed the token typed in full."""
+
+    def format_value(self, value: Any) -> str | None:
+        return super().format_value(mask_credentials(value) if value else value)
+
+
 class CodeIndexForm(forms.ModelForm):
     """The Git source, its URL shown with any credentials masked: sent back unchanged, the
     stored URL stays as it is."""
@@ -92,10 +100,7 @@ class CodeIndexForm(forms.ModelForm):
     class Meta:
         model = ProjectIndex
         fields = ["git_url", "git_branch"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.initial["git_url"] = mask_credentials(self.instance.git_url)
+        widgets = {"git_url": MaskedUrlInput(attrs={"class": "vTextField"})}
 
     def clean_git_url(self) -> str:
         url = self.cleaned_data["git_url"]

@@ -24,6 +24,7 @@ from tests.completions.test_retrieval import use_openai
 from tests.conftest import make_token
 from tests.fake_servers import openai_server  # noqa: F401  (the model server)
 from tests.projects.conftest import Remote, code
+from tests.projects.test_admin_indexing import SECRET_URL, page, with_source
 
 OUTSIDE_LINE = "DATABASE_PASSWORD = 'outside-the-checkout'"
 
@@ -232,3 +233,15 @@ def command_lines(*, seconds: float) -> set[str]:
                 continue  # the process ended
         time.sleep(0.05)
     return lines
+
+
+def test_a_url_typed_with_credentials_is_masked_when_the_page_comes_back_with_an_error(
+    admin_client, world
+):
+    form = with_source(world.project, git_url=SECRET_URL, git_branch="--help")
+
+    response = admin_client.post(page(world.project), form)
+
+    assert response.status_code == 200  # the branch is refused
+    assert "s3cret-token" not in response.content.decode()
+    assert "https://***@git.example.com/acme/tools.git" in response.content.decode()
