@@ -9,6 +9,7 @@ is allowed only the transports named here (GIT_ALLOW_PROTOCOL). A URL may carry 
 
 import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -118,14 +119,7 @@ def _git(directory: Path, *arguments: str, url: str) -> str:
     try:
         # The URL and branch were checked above and go after --end-of-options; git runs only
         # the transports GIT_ALLOW_PROTOCOL names.
-        done = subprocess.run(  # noqa: S603
-            ["git", "-C", str(directory), *arguments],  # noqa: S607 - the git on PATH
-            env=_environment(url),
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-        )
+        done = _run_whole_group(["git", "-C", str(directory), *arguments], env=_environment(url))
     except subprocess.TimeoutExpired:
         raise GitError(f"git {arguments[0]} took longer than {GIT_TIMEOUT_SECONDS} s") from None
     except FileNotFoundError:
@@ -133,6 +127,26 @@ def _git(directory: Path, *arguments: str, url: str) -> str:
     if done.returncode != 0:
         raise GitError(f"git {arguments[0]}: {_masked(_reason(done), url)}")
     return done.stdout
+
+
+def _run_whole_group(command: list[str], *, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`command` in a process group of its own, all of which is killed when it times out or the
+    task is stopped: killed alone, git left its git-remote-http waiting on the server for ever."""
+    with subprocess.Popen(  # noqa: S603
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=GIT_TIMEOUT_SECONDS)
+        except BaseException:  # the timeout, or the task's time limit
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def _reason(done: subprocess.CompletedProcess) -> str:

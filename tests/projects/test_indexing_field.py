@@ -222,17 +222,18 @@ def test_the_credentials_in_a_url_are_on_no_command_line_of_the_machine(
 
 
 def command_lines(*, seconds: float) -> set[str]:
-    """The command lines of the machine's processes, read for `seconds`."""
+    """The command lines of the machine's processes, read once and then for `seconds`."""
     lines: set[str] = set()
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         for path in Path("/proc").glob("[0-9]*/cmdline"):
             try:
                 lines.add(path.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
             except OSError:
                 continue  # the process ended
+        if time.monotonic() >= deadline:
+            return lines
         time.sleep(0.05)
-    return lines
 
 
 def test_a_url_typed_with_credentials_is_masked_when_the_page_comes_back_with_an_error(
@@ -245,3 +246,13 @@ def test_a_url_typed_with_credentials_is_masked_when_the_page_comes_back_with_an
     assert response.status_code == 200  # the branch is refused
     assert "s3cret-token" not in response.content.decode()
     assert "https://***@git.example.com/acme/tools.git" in response.content.decode()
+
+
+def test_git_is_stopped_whole_when_it_takes_too_long(world, silent_server, monkeypatch):
+    monkeypatch.setattr(git, "GIT_TIMEOUT_SECONDS", 1)
+
+    record = index(world.project, f"http://{silent_server}/acme/tools.git")
+
+    assert record.error == "git fetch took longer than 1 s"
+    time.sleep(0.2)  # a process killed is gone from /proc once its parent has reaped it
+    assert not [line for line in command_lines(seconds=0) if silent_server in line]
