@@ -71,7 +71,7 @@ from projects import retrieval  # noqa: E402
 
 SITE_PACKAGES = pathlib.Path(django.__file__).parent.parent
 EXTENSIONS = {"python": (".py",), "javascript": (".js", ".mjs", ".cjs")}
-# An editor asks at several places in a file; the first request in a file lexes all of it.
+# An editor asks at several places in a file; the first request in a file lexes most.
 MIN_POSITIONS_PER_FILE = 8
 CONDITIONS = ("no index", "tables", "tables+snippets")
 MAX_TOKENS = 64

@@ -204,7 +204,7 @@ def test_a_large_files_first_request_reads_the_code_nearest_the_cursor_and_the_n
     prefix = OTHER_FILE + "\n\n" + filler + near + SHIP_LATER
 
     first = complete(engine, prefix)
-    later = [complete(engine, prefix) for _ in range(40)][-1]
+    later = [complete(engine, prefix) for _ in range(60)][-1]
 
     assert first[0].text == 'scale(parcel, unit="grams")'
     assert later[0].text == 'dispatch(parcel, priority="overnight")'

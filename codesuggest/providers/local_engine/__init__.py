@@ -68,12 +68,12 @@ _OTHER_FILES_CHARACTERS_PER_REQUEST = 1_000
 _DOCUMENTS_PER_LANGUAGE = 4
 # A file's own code not counted yet is lexed and counted up to this much a request, nearest the
 # cursor first: more at a file's first request, less at each next one, which must stay quick.
-# The first request in the middle of click's core.py (149,005 characters) took 95 ms of CPU
-# instead of 274, and 4,000 more characters cost a later one 6-20 ms on 2 busy cores; exact
-# matches on held-out halves of five repositories moved by 0.3 points at most
+# The first request in the middle of click's core.py (149,005 characters) took 72-95 ms of CPU
+# instead of 274, and 2,000 more characters cost a later one 4-7 ms on 2 busy cores (4,000:
+# 6-20 ms); exact matches on held-out halves of five repositories moved by 0.3 points at most
 # (bench/engine_projects.py, tuning seed).
 _FIRST_CHARACTERS = 40_000
-_LATER_CHARACTERS = 4_000
+_LATER_CHARACTERS = 2_000
 _PARTIAL_WORD = re.compile(r"\w+\Z")
 _SUFFIX_TOKENS = 4
 
