@@ -12,6 +12,7 @@ import fcntl
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,7 +51,7 @@ def index_directory(
 ) -> ProjectIndex:
     """Index the checkout in `directory` as the project's code, after any run of the same
     project has ended; the project's record, with the outcome."""
-    with _project_lock(project, wait=True):
+    with _project_lock(project.index_key, wait=True):
         record = _start(ProjectIndex.objects.get_or_create(project=project)[0], IndexState.READING)
         return _run(record, lambda: (directory, ""), on_progress)
 
@@ -68,17 +69,30 @@ def index_git_source(*, project_id: int) -> ProjectIndex | None:
     if record is None:
         return None
     try:
-        with _project_lock(record.project, wait=False):
+        with _project_lock(record.project.index_key, wait=False):
             _start(record, IndexState.FETCHING)
             return _run(record, lambda: _fetch(record), None)
     except IndexingBusy:
         logger.info("%s is being indexed already; this run skips it", record.project.full_path)
         return None
     except ProjectDeleted:
-        # The checkout is this source's alone, and nothing else would remove it.
-        shutil.rmtree(checkout_directory(record.project), ignore_errors=True)
+        # forget_code, waiting for this run to end, removes what it wrote.
         logger.info("%s was deleted while being indexed; the run stops", record.project.full_path)
         return None
+
+
+def forget_code(*, index_key: str) -> None:
+    """Empty a deleted project's index and remove its checkout, once any run of it has ended:
+    a project made later at the same path (the same index key) was served the deleted one's
+    code."""
+    with _project_lock(index_key, wait=True):
+        shutil.rmtree(_checkout_directory(index_key), ignore_errors=True)
+        with tempfile.TemporaryDirectory() as nothing:
+            LocalEngine(settings.LOCAL_ENGINE_DIR).index_repository(
+                project_key=index_key, directory=Path(nothing)
+            )
+        retrieval.update_index(project_key=index_key, files={})
+    logger.info("The code of %s, deleted, is forgotten", index_key)
 
 
 def projects_with_git_sources() -> list[int]:
@@ -86,7 +100,11 @@ def projects_with_git_sources() -> list[int]:
 
 
 def checkout_directory(project: Project) -> Path:
-    return Path(settings.LOCAL_ENGINE_DIR) / "checkouts" / safe_name(project.index_key)
+    return _checkout_directory(project.index_key)
+
+
+def _checkout_directory(index_key: str) -> Path:
+    return Path(settings.LOCAL_ENGINE_DIR) / "checkouts" / safe_name(index_key)
 
 
 def _fetch(record: ProjectIndex) -> tuple[Path, str]:
@@ -242,14 +260,14 @@ def _count_files(directory: Path) -> int:
 
 
 @contextmanager
-def _project_lock(project: Project, *, wait: bool) -> Iterator[None]:
+def _project_lock(index_key: str, *, wait: bool) -> Iterator[None]:
     """One run a project at a time, across the processes of a host (whose workers and web
     processes share LOCAL_ENGINE_DIR)."""
-    path = Path(settings.LOCAL_ENGINE_DIR) / "indexing" / f"{safe_name(project.index_key)}.lock"
+    path = Path(settings.LOCAL_ENGINE_DIR) / "indexing" / f"{safe_name(index_key)}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise IndexingBusy(project.full_path) from None
+            raise IndexingBusy(index_key) from None
         yield  # closing the file lets go of the lock

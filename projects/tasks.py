@@ -2,8 +2,11 @@
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
-from projects.indexing import index_git_source, projects_with_git_sources
+from projects.indexing import forget_code, index_git_source, projects_with_git_sources
+from projects.models import Project
 
 
 # acks_late + reject_on_worker_lost: a worker lost mid-run leaves the message to another, whose
@@ -26,3 +29,19 @@ def refresh_git_indexes() -> int:
     for project_id in project_ids:
         index_project.delay(project_id)
     return len(project_ids)
+
+
+# It waits for a run of the project to end, which takes no longer than the run's time limit.
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.INDEX_TASK_TIME_LIMIT + settings.INDEX_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.INDEX_TASK_TIME_LIMIT * 2,
+)
+def forget_project_code(index_key: str) -> None:
+    """The project is gone: its key is all there is to take."""
+    forget_code(index_key=index_key)
+
+
+@receiver(post_delete, sender=Project)
+def forget_the_code_of_a_deleted_project(sender: type, instance: Project, **kwargs: object) -> None:
+    forget_project_code.delay_on_commit(instance.index_key)

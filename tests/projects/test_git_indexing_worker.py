@@ -68,7 +68,8 @@ def test_a_project_deleted_while_it_is_indexed_stops_the_run_and_loses_its_check
     reading(world.project, indexing_worker)
     world.project.delete()
 
-    log = ended(indexing_worker, "was deleted while being indexed")
+    log = ended(indexing_worker, "is forgotten")
+    assert "was deleted while being indexed" in log
     assert "raised unexpected" not in log
     assert not checkout.exists()
 

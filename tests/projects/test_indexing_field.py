@@ -256,3 +256,22 @@ def test_git_is_stopped_whole_when_it_takes_too_long(world, silent_server, monke
     assert record.error == "git fetch took longer than 1 s"
     time.sleep(0.2)  # a process killed is gone from /proc once its parent has reaped it
     assert not [line for line in command_lines(seconds=0) if silent_server in line]
+
+
+def test_a_project_made_at_the_path_of_a_deleted_one_is_not_served_its_code(
+    world,
+    remote,
+    api,
+    settings,
+    openai_server,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    index(world.project, remote.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        world.project.delete()
+    world.project = Project.objects.create(name="Tools", path="tools", group=world.subgroup)
+
+    prompt = prompt_for(api, settings, openai_server, world, "orders_value_0 = 0\norders_")
+
+    assert "orders_value_1" not in prompt
+    assert not any((settings.LOCAL_ENGINE_DIR / "checkouts").iterdir())
