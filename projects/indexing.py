@@ -85,12 +85,15 @@ def forget_code(*, index_key: str) -> None:
     """Empty a deleted project's index and remove its checkout, once any run of it has ended:
     a project made later at the same path (the same index key) was served the deleted one's
     code."""
+    engine = LocalEngine(settings.LOCAL_ENGINE_DIR)
+    searchable = retrieval.index_directory(index_key)
+    checkout = _checkout_directory(index_key)
+    if not (engine.indexed_files(index_key) or searchable.exists() or checkout.exists()):
+        return  # never indexed: nothing to write, not even a lock
     with _project_lock(index_key, wait=True):
-        shutil.rmtree(_checkout_directory(index_key), ignore_errors=True)
+        shutil.rmtree(checkout, ignore_errors=True)
         with tempfile.TemporaryDirectory() as nothing:
-            LocalEngine(settings.LOCAL_ENGINE_DIR).index_repository(
-                project_key=index_key, directory=Path(nothing)
-            )
+            engine.index_repository(project_key=index_key, directory=Path(nothing))
         retrieval.update_index(project_key=index_key, files={})
     logger.info("The code of %s, deleted, is forgotten", index_key)
 

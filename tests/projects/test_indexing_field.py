@@ -29,6 +29,13 @@ from tests.projects.test_admin_indexing import SECRET_URL, page, with_source
 OUTSIDE_LINE = "DATABASE_PASSWORD = 'outside-the-checkout'"
 
 
+@pytest.fixture(autouse=True)
+def engine_dir(settings, tmp_path) -> Path:
+    """The test's own LOCAL_ENGINE_DIR, as the remote's (which sets the same)."""
+    settings.LOCAL_ENGINE_DIR = tmp_path / "engine"
+    return settings.LOCAL_ENGINE_DIR
+
+
 def index(project: Project, url: str) -> ProjectIndex:
     ProjectIndex.objects.update_or_create(project=project, defaults={"git_url": url})
     index_project.delay(project.pk)
@@ -275,3 +282,12 @@ def test_a_project_made_at_the_path_of_a_deleted_one_is_not_served_its_code(
 
     assert "orders_value_1" not in prompt
     assert not any((settings.LOCAL_ENGINE_DIR / "checkouts").iterdir())
+
+
+def test_deleting_a_project_never_indexed_writes_nothing(
+    world, engine_dir, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        world.project.delete()
+
+    assert not engine_dir.exists()
