@@ -102,8 +102,14 @@ def checkout(*, url: str, branch: str, directory: Path) -> str:
     _remove_stale_locks(directory)
     # Only the newest commit: history is not indexed. "refs/heads/…" can only be a branch.
     ref = f"refs/heads/{branch}" if branch else "HEAD"
-    fetch = ["fetch", "--quiet", "--depth=1", "--no-tags", "--end-of-options", "origin", ref]
-    _git(directory, *fetch, url=url)
+    fetch = ["fetch", "--quiet", "--no-tags", "--end-of-options", "origin", ref]
+    try:
+        _git(directory, fetch[0], "--depth=1", *fetch[1:], url=url)
+    except GitError as error:
+        # A server of plain files ("dumb" HTTP) cannot send one commit alone: all of history.
+        if "does not support shallow" not in str(error):
+            raise
+        _git(directory, *fetch, url=url)
     _git(directory, "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD", url=url)
     return _git(directory, "rev-parse", "HEAD", url=url).strip()
 

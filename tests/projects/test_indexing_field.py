@@ -10,7 +10,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,24 @@ def test_deleting_a_project_never_indexed_writes_nothing(
         world.project.delete()
 
     assert not engine_dir.exists()
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_repository_served_as_plain_files_is_fetched_whole(world, remote):
+    subprocess.run(["git", "-C", str(remote.bare), "update-server-info"], check=True)
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(QuietFiles, directory=str(remote.bare.parent))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{remote.bare.name}"
+        record = index(world.project, url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert (record.state, record.error, record.files) == ("done", "", 3)
