@@ -237,8 +237,10 @@ class Project(models.Model):
 
     @property
     def index_key(self) -> str:
-        """The name of the project's code index in the local engine."""
-        return self.full_path.lower()
+        """The name of the project's code index in the local engine and in retrieval: its id,
+        not its path, so that a project renamed or moved keeps its code, and a project made
+        later at its old path, or at a deleted project's, is never served that code."""
+        return f"project-{self.pk}"
 
     def is_visible_to(self, user: User) -> bool:
         if self.visibility == Visibility.PUBLIC:

@@ -285,6 +285,32 @@ def test_a_project_made_at_the_path_of_a_deleted_one_is_not_served_its_code(
     assert not any((settings.LOCAL_ENGINE_DIR / "checkouts").iterdir())
 
 
+@pytest.mark.parametrize("move", ["rename", "move to another group"])
+def test_a_project_renamed_or_moved_keeps_its_code_and_its_old_path_gets_none(
+    world,
+    remote,
+    api,
+    settings,
+    openai_server,  # noqa: F811
+    move,
+):
+    index(world.project, remote.url)
+    if move == "rename":
+        world.project.path = "tools-renamed"
+    else:
+        world.project.group = world.group
+    world.project.save()
+    newcomer = Project.objects.create(name="Tools", path="tools", group=world.subgroup)
+
+    assert "orders_value_1" in prompt_for(
+        api, settings, openai_server, world, "orders_value_0 = 0\norders_"
+    )
+    world.project = newcomer
+    assert "orders_value_1" not in prompt_for(
+        api, settings, openai_server, world, "orders_value_0 = 0\norders_"
+    )
+
+
 def test_deleting_a_project_never_indexed_writes_nothing(
     world, engine_dir, django_capture_on_commit_callbacks
 ):
