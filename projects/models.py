@@ -314,7 +314,7 @@ class ProjectIndex(models.Model):
         verbose_name_plural = "code index"
 
     def __str__(self) -> str:
-        return f"Code index of {self.project}"
+        return str(self.project)  # the inline's heading: "Code index: acme/tools"
 
 
 class AccessLevel(models.IntegerChoices):

@@ -171,6 +171,7 @@ def test_the_project_page_shows_the_index_after_a_run(
 
     content = admin_client.get(page(world.project)).content.decode()
 
+    assert f'Code index:</b> <span class="inline_label">{world.project.full_path}\n' in content
     assert "Indexed" in content
     assert newest in content
     assert "3 files read, 0 unchanged, 1 skipped, 0 removed" in content
