@@ -195,6 +195,17 @@ def _environment(url: str) -> dict[str, str]:
     }
 
 
+def _ssh_command() -> str:
+    # A key with a passphrase, or an unknown host, fails rather than waits for an answer. A
+    # server silent for STALLED_SECONDS fails too, as over HTTP: before its greeting (without
+    # ConnectTimeout, ssh waited for ever on one that accepted the connection and said nothing)
+    # and after it (four keep-alives unanswered).
+    return (
+        f"ssh -o BatchMode=yes -o ConnectTimeout={STALLED_SECONDS} "
+        f"-o ServerAliveInterval={max(1, STALLED_SECONDS // 4)} -o ServerAliveCountMax=4"
+    )
+
+
 def _git_environment(url: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -202,8 +213,7 @@ def _git_environment(url: str) -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_HTTP_LOW_SPEED_LIMIT": "1",  # bytes a second
         "GIT_HTTP_LOW_SPEED_TIME": str(STALLED_SECONDS),
-        # A key with a passphrase, or an unknown host, fails rather than waits for an answer.
-        "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+        "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", _ssh_command()),
         # The URL reaches git through its environment, not its arguments, which every user of
         # the machine can read (ps), nor the checkout's .git/config on disk.
         "GIT_CONFIG_COUNT": "1",

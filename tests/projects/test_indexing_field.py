@@ -145,6 +145,22 @@ def test_a_server_that_never_answers_fails_the_run_once_it_has_stalled(
     assert "s3cret-token" not in record.error
 
 
+def test_an_ssh_server_that_never_answers_fails_the_run_once_it_has_stalled(
+    world, silent_server, monkeypatch
+):
+    monkeypatch.setattr(git, "STALLED_SECONDS", 1)
+    monkeypatch.setattr(git, "GIT_TIMEOUT_SECONDS", 20)  # 600: a hang would outlast the suite
+    started = time.monotonic()
+
+    record = index(world.project, f"ssh://git@{silent_server}/acme/tools.git")
+
+    assert time.monotonic() - started < 10
+    assert (record.state, record.error) == (
+        "failed",
+        "git fetch: fatal: Could not read from remote repository.",
+    )
+
+
 class GitHttpBackend(BaseHTTPRequestHandler):
     """Smart HTTP, as a Git host serves it: `git http-backend` behind Basic authentication."""
 
