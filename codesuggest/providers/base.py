@@ -87,7 +87,7 @@ class CompletionRequest:
     language: str = ""
     project_key: str | None = None
     # How many characters at the start of prefix are other files' code (the context items above
-    # the file), for a provider that reads them apart: the local engine, whose text is not masked.
+    # the file), for a provider that reads them apart, as the local engine does.
     context_chars: int = 0
     max_tokens: int = 64
     temperature: float = 0.2

@@ -160,10 +160,15 @@ def redact_text(text: str, *, file_name: str = "") -> str:
 
 
 def redact_completion(request: CompletionRequest) -> CompletionRequest:
+    # The other files' code and the file's own are masked apart (each ends a line), so that
+    # context_chars still says where the file begins once a mask has changed their lengths.
+    other_files = redact_text(request.prefix[: request.context_chars], file_name=request.file_name)
     return replace(
         request,
-        prefix=redact_text(request.prefix, file_name=request.file_name),
+        prefix=other_files
+        + redact_text(request.prefix[request.context_chars :], file_name=request.file_name),
         suffix=redact_text(request.suffix, file_name=request.file_name),
+        context_chars=len(other_files),
     )
 
 

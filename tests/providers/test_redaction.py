@@ -4,6 +4,7 @@ secret's value masked, the code around it kept (codesuggest/providers/redaction.
 import logging
 from collections.abc import Generator
 from contextlib import closing
+from dataclasses import replace
 
 import pytest
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
@@ -172,6 +173,18 @@ def test_the_documents_a_question_refers_to_are_masked_too(recorders):
     assert recorders[0].references == References(
         "acme/tools", (("config/app.py", MASKED_PASSWORD),)
     )
+
+
+def test_a_masked_completion_still_says_where_the_files_own_code_begins(recorders):
+    other_files = f"# Path: config/app.py\n{PASSWORD}\n\n"
+    own = f"{PASSWORD}\ndef main():\n    "
+    request = replace(completion(other_files + own), context_chars=len(other_files))
+
+    provider_for(ProviderConfig(provider="recorder")).complete(request)
+
+    sent = recorders[0]
+    assert sent.prefix[: sent.context_chars] == f"# Path: config/app.py\n{MASKED_PASSWORD}\n\n"
+    assert sent.prefix[sent.context_chars :] == f"{MASKED_PASSWORD}\ndef main():\n    "
 
 
 def test_a_provider_that_keeps_what_it_is_sent_in_the_process_gets_it_as_it_is(recorders):
