@@ -40,6 +40,9 @@ def local_engine(settings, tmp_path):
     settings.COMPLETIONS_PROVIDER = "local"
     settings.GENERATIONS_PROVIDER = "local"
     settings.LOCAL_ENGINE_DIR = tmp_path / "engine"
+    # Low enough that the file alone gets an answer: these tests are about what code the engine
+    # reads, and an empty answer would say nothing of it.
+    settings.LOCAL_ENGINE_MIN_CONFIDENCE = 0.1
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     (checkout / "frob.py").write_text(INDEXED_FILE)

@@ -19,7 +19,8 @@ REQUEST = CompletionRequest(
 
 @pytest.fixture
 def local(tmp_path):
-    options = LocalOptions(data_dir=str(tmp_path))
+    # A low threshold: what the engine is sure enough to show is test_local_engine.py's concern.
+    options = LocalOptions(data_dir=str(tmp_path), min_confidence=0.1)
     return provider_for(ProviderConfig(provider="local", options=options))
 
 

@@ -220,6 +220,101 @@ def test_a_whole_new_line_needs_twice_the_confidence(engine: LocalEngine) -> Non
     assert complete(engine, INIT_BODY + "self.", min_confidence=rest.confidence * 0.9) == [rest]
 
 
+def api_function(verb: str) -> str:
+    return (
+        f"def {verb}(url, **kwargs):\n"
+        f'    """Sends a {verb.upper()} request.\n\n'
+        "    :rtype: Response\n"
+        '    """\n'
+        f'    return request("{verb}", url, **kwargs)\n\n\n'
+    )
+
+
+# Inside a docstring: the n-gram models see other docstrings as one token each, and learn nothing
+# of where they end.
+END_OF_DOCSTRING = (
+    'def delete(url, **kwargs):\n    """Sends a DELETE request.\n\n    :rtype: Response\n    '
+)
+BELOW_DOCSTRING = '\n    return request("delete", url, **kwargs)\n'
+API_FILES = {f"api/{verb}.py": api_function(verb) for verb in ("get", "post", "put")}
+
+
+def test_a_line_seen_between_the_same_lines_elsewhere_in_the_file_is_guessed(
+    engine: LocalEngine,
+) -> None:
+    prefix = "".join(API_FILES.values()) + END_OF_DOCSTRING
+    suffix = BELOW_DOCSTRING
+
+    [suggestion] = engine.complete(
+        prefix=prefix, suffix=suffix, language="python", project_key=None, max_tokens=32
+    )
+    # Once, above and below: not enough to show a whole new line.
+    once = engine.complete(
+        prefix=api_function("get") + END_OF_DOCSTRING,
+        suffix=suffix,
+        language="python",
+        project_key=None,
+        max_tokens=32,
+    )
+
+    assert suggestion.text == '"""'
+    assert suggestion.confidence >= DEFAULT_MIN_CONFIDENCE * 2
+    assert once == []
+
+
+def test_a_line_seen_between_the_same_lines_in_the_projects_files_is_guessed(
+    engine: LocalEngine, tmp_path: pathlib.Path
+) -> None:
+    repository = tmp_path / "repository"
+    write_files(repository, API_FILES)
+    engine.index_repository(project_key="acme/client", directory=repository)
+    ask = {
+        "prefix": END_OF_DOCSTRING,
+        "suffix": BELOW_DOCSTRING,
+        "language": "python",
+        "max_tokens": 32,
+    }
+
+    [suggestion] = engine.complete(**ask, project_key="acme/client")  # type: ignore[arg-type]
+
+    assert suggestion.text == '"""'
+    assert engine.complete(**ask, project_key=None) == []  # type: ignore[arg-type]
+    assert engine.complete(**ask, project_key="acme/other") == []  # type: ignore[arg-type]
+
+
+def test_a_guessed_line_fits_what_is_typed_and_what_follows_the_cursor(engine: LocalEngine) -> None:
+    def task(name: str, body: str = "check(value, strict=True)") -> str:
+        return f"def {name}():\n    value = load()\n    {body}\n    return value\n\n\n"
+
+    prefix = task("a") + task("b") + task("c") + "def d():\n    value = load()\n    check("
+
+    [suggestion] = complete(engine, prefix, suffix=")\n    return value\n")
+
+    assert suggestion.text == "value, strict=True"
+
+
+def test_an_index_made_before_whole_lines_were_counted_counts_them_at_the_next_run(
+    engine: LocalEngine, tmp_path: pathlib.Path
+) -> None:
+    repository = tmp_path / "repository"
+    write_files(repository, API_FILES)
+    engine.index_repository(project_key="acme/client", directory=repository)
+    [lines_table] = (tmp_path / "data" / "projects").glob("*/python.lines")
+    lines_table.unlink()  # as an index made by an earlier version has none
+
+    report = engine.index_repository(project_key="acme/client", directory=repository)
+    [suggestion] = engine.complete(
+        prefix=END_OF_DOCSTRING,
+        suffix=BELOW_DOCSTRING,
+        language="python",
+        project_key="acme/client",
+        max_tokens=32,
+    )
+
+    assert (report.indexed, report.unchanged) == (0, 3)
+    assert suggestion.text == '"""'
+
+
 def test_a_small_projects_code_seen_once_is_completed_from(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:

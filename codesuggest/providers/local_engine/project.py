@@ -1,9 +1,10 @@
-"""A project's index: the token streams of its repositories' code, and the n-gram tables of them.
+"""A project's index: the token streams of its repositories' code, and the tables made of them.
 
 Layout under the project's directory: `manifest.json` (path -> size, mtime, digest, language),
-`blobs/<digest>.txt` and `.tok` (content and tokens, shared by identical files) and one
-`<language>.ngram` table per language. Indexing is incremental: a file whose size and mtime are
-unchanged is not read, and the tables are rebuilt only when something changed.
+`blobs/<digest>.txt` and `.tok` (content and tokens, shared by identical files), and per language
+a `<language>.ngram` table of n-grams and a `<language>.lines` table of whole lines. Indexing is
+incremental: a file whose size and mtime are unchanged is not read, and the tables are rebuilt
+only when something changed.
 """
 
 import contextlib
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import pathspec
 
+from .lines import build_line_table
 from .table import build_table
 from .tokens import tokenize
 
@@ -29,6 +31,8 @@ from .tokens import tokenize
 PROJECT_ORDER = 8
 _ONCE_SEEN_CONTEXTS_UP_TO_TOKENS = 1_000_000
 MAX_FILE_BYTES = 1_000_000
+# Each language's n-gram table and its table of whole lines (lines.py).
+TABLE_SUFFIXES = (".ngram", ".lines")
 # Directories of code that is not the project's own.
 SKIPPED_DIRECTORIES = frozenset(
     {
@@ -110,7 +114,7 @@ def index_repository(
         removed = len(
             {r for r, e in old.items() if e["digest"]} - {r for r, e in new.items() if e["digest"]}
         )
-        if indexed or removed or not manifest_path.exists():
+        if indexed or removed or not manifest_path.exists() or _tables_missing(project_dir, new):
             _rebuild_tables(project_dir, new)
         if new != old or not manifest_path.exists():
             _write_json(manifest_path, new)
@@ -231,11 +235,25 @@ def looks_generated_or_minified(text: str) -> bool:
     return max(len(line) for line in lines) > 2000 or len(text) / len(lines) > 300
 
 
-def _rebuild_tables(project_dir: pathlib.Path, manifest: dict[str, dict[str, object]]) -> None:
+def _digests_by_language(manifest: dict[str, dict[str, object]]) -> dict[str, set[str]]:
     by_language: dict[str, set[str]] = {}
     for entry in manifest.values():
         if entry["language"] and entry["digest"]:
             by_language.setdefault(str(entry["language"]), set()).add(str(entry["digest"]))
+    return by_language
+
+
+def _tables_missing(project_dir: pathlib.Path, manifest: dict[str, dict[str, object]]) -> bool:
+    """Whether a language lacks a table, as in an index made before its kind of table existed."""
+    return any(
+        not (project_dir / f"{language}{suffix}").exists()
+        for language in _digests_by_language(manifest)
+        for suffix in TABLE_SUFFIXES
+    )
+
+
+def _rebuild_tables(project_dir: pathlib.Path, manifest: dict[str, dict[str, object]]) -> None:
+    by_language = _digests_by_language(manifest)
     for language, digests in by_language.items():
         streams = [
             (project_dir / "blobs" / f"{d}.tok").read_text().split("\0") for d in sorted(digests)
@@ -247,9 +265,14 @@ def _rebuild_tables(project_dir: pathlib.Path, manifest: dict[str, dict[str, obj
             max_order=PROJECT_ORDER,
             min_context_count=1 if small else 2,
         )
-    for table in project_dir.glob("*.ngram"):
-        if table.stem not in by_language:
-            table.unlink()
+        build_line_table(
+            ((project_dir / "blobs" / f"{d}.txt").read_text() for d in sorted(digests)),
+            project_dir / f"{language}.lines",
+        )
+    for suffix in TABLE_SUFFIXES:
+        for table in project_dir.glob(f"*{suffix}"):
+            if table.stem not in by_language:
+                table.unlink()
     referenced = {str(e["digest"]) for e in manifest.values() if e["digest"]}
     for blob in (project_dir / "blobs").glob("*.*"):
         if blob.stem not in referenced:

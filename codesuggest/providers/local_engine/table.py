@@ -72,6 +72,19 @@ def build_table(
     _write(path, words, np.concatenate(context_arrays), np.concatenate(entry_arrays), max_order)
 
 
+def build_keyed_table(
+    keys: np.ndarray, followers: Sequence[str], path: pathlib.Path, *, top_k: int = 12
+) -> None:
+    """Count what followed each key (any 64-bit hash, one per follower) and write them to `path`
+    as a table whose contexts are the keys themselves."""
+    vocab: dict[str, int] = {}
+    ids = np.fromiter(
+        (vocab.setdefault(f, len(vocab)) for f in followers), np.int64, len(followers)
+    )
+    contexts, entries = _count_order(keys.astype(np.uint64), ids, top_k, 1)
+    _write(path, list(vocab), contexts, entries, max_order=0)
+
+
 def _count_order(
     contexts: np.ndarray, tokens: np.ndarray, limit: int, minimum: int
 ) -> tuple[np.ndarray, np.ndarray]:
