@@ -243,18 +243,11 @@ def test_a_line_seen_between_the_same_lines_elsewhere_in_the_file_is_guessed(
     engine: LocalEngine,
 ) -> None:
     prefix = "".join(API_FILES.values()) + END_OF_DOCSTRING
-    suffix = BELOW_DOCSTRING
 
-    [suggestion] = engine.complete(
-        prefix=prefix, suffix=suffix, language="python", project_key=None, max_tokens=32
-    )
+    [suggestion] = complete(engine, prefix, BELOW_DOCSTRING, min_confidence=None)
     # Once, above and below: not enough to show a whole new line.
-    once = engine.complete(
-        prefix=api_function("get") + END_OF_DOCSTRING,
-        suffix=suffix,
-        language="python",
-        project_key=None,
-        max_tokens=32,
+    once = complete(
+        engine, API_FILES["api/get.py"] + END_OF_DOCSTRING, BELOW_DOCSTRING, min_confidence=None
     )
 
     assert suggestion.text == '"""'
@@ -262,24 +255,23 @@ def test_a_line_seen_between_the_same_lines_elsewhere_in_the_file_is_guessed(
     assert once == []
 
 
+def complete_the_docstring(engine: LocalEngine, project_key: str | None) -> list:
+    return complete(
+        engine, END_OF_DOCSTRING, BELOW_DOCSTRING, project_key=project_key, min_confidence=None
+    )
+
+
 def test_a_line_seen_between_the_same_lines_in_the_projects_files_is_guessed(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:
-    repository = tmp_path / "repository"
-    write_files(repository, API_FILES)
-    engine.index_repository(project_key="acme/client", directory=repository)
-    ask = {
-        "prefix": END_OF_DOCSTRING,
-        "suffix": BELOW_DOCSTRING,
-        "language": "python",
-        "max_tokens": 32,
-    }
+    write_files(tmp_path / "repository", API_FILES)
+    engine.index_repository(project_key="acme/client", directory=tmp_path / "repository")
 
-    [suggestion] = engine.complete(**ask, project_key="acme/client")  # type: ignore[arg-type]
+    [suggestion] = complete_the_docstring(engine, "acme/client")
 
     assert suggestion.text == '"""'
-    assert engine.complete(**ask, project_key=None) == []  # type: ignore[arg-type]
-    assert engine.complete(**ask, project_key="acme/other") == []  # type: ignore[arg-type]
+    assert complete_the_docstring(engine, None) == []
+    assert complete_the_docstring(engine, "acme/other") == []
 
 
 def test_a_guessed_line_fits_what_is_typed_and_what_follows_the_cursor(engine: LocalEngine) -> None:
@@ -296,20 +288,13 @@ def test_a_guessed_line_fits_what_is_typed_and_what_follows_the_cursor(engine: L
 def test_an_index_made_before_whole_lines_were_counted_counts_them_at_the_next_run(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:
-    repository = tmp_path / "repository"
-    write_files(repository, API_FILES)
-    engine.index_repository(project_key="acme/client", directory=repository)
+    write_files(tmp_path / "repository", API_FILES)
+    engine.index_repository(project_key="acme/client", directory=tmp_path / "repository")
     [lines_table] = (tmp_path / "data" / "projects").glob("*/python.lines")
     lines_table.unlink()  # as an index made by an earlier version has none
 
-    report = engine.index_repository(project_key="acme/client", directory=repository)
-    [suggestion] = engine.complete(
-        prefix=END_OF_DOCSTRING,
-        suffix=BELOW_DOCSTRING,
-        language="python",
-        project_key="acme/client",
-        max_tokens=32,
-    )
+    report = engine.index_repository(project_key="acme/client", directory=tmp_path / "repository")
+    [suggestion] = complete_the_docstring(engine, "acme/client")
 
     assert (report.indexed, report.unchanged) == (0, 3)
     assert suggestion.text == '"""'
