@@ -72,6 +72,32 @@ def test_a_completion_naming_an_indexed_project_uses_its_code(api, world, bob_to
     assert body["choices"][0]["text"] == 'speed=42, mode="turbo")'
 
 
+def test_a_line_the_projects_files_put_between_the_same_lines_is_suggested(
+    api, world, bob_token, local_engine, settings
+):
+    settings.LOCAL_ENGINE_MIN_CONFIDENCE = None  # the engine's own threshold
+    # A new line after a docstring's last line is a generation (completions/intent.py), which the
+    # engine is asked for as a block: a guessed line is an answer there too.
+    for verb in ("get", "post", "put"):
+        (local_engine / f"{verb}.py").write_text(
+            f'def {verb}(url):\n    """Send a {verb} request.\n\n    :rtype: Response\n    """\n'
+            f'    return request("{verb}", url)\n'
+        )
+    call_command("index_repository", "acme/platform/tools", str(local_engine))
+    current_file = {
+        "file_name": "delete.py",
+        "content_above_cursor": 'def delete(url):\n    """Send a delete request.\n\n'
+        "    :rtype: Response\n    ",
+        "content_below_cursor": '\n    return request("delete", url)\n',
+    }
+    body = {"current_file": current_file, "project_path": "acme/platform/tools"}
+
+    response = api.post(COMPLETIONS, body, token=bob_token)
+
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["text"] == '"""'
+
+
 def test_without_the_project_the_index_is_not_used(api, world, bob_token, local_engine):
     call_command("index_repository", "acme/platform/tools", str(local_engine))
 

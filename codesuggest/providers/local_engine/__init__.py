@@ -141,7 +141,7 @@ class LocalEngine:
         keys.update(below_keys)
         counted = last.tokens[: len(last.tokens) - bool(partial)]
         context = self._context(language, above[:-1], counted)
-        guess = None if multiline else self._guess_line(language, layout, project_key)
+        guess = self._guess_line(language, layout, project_key)
         floor = _ngram_floor(threshold, guess)
         following: list[str] = []
         for key in below_keys:
@@ -373,8 +373,9 @@ def _ngram_floor(threshold: float, guess: LineGuess | None) -> float:
 def _with_line_guess(
     suggestions: list[LocalSuggestion], guess: LineGuess, stop: Sequence[str], candidates: int
 ) -> list[LocalSuggestion]:
-    """The n-gram models' answers and the guessed line, surest first. Where both give the same
-    text, each is evidence for the other: it is wrong only if both are (a noisy-or)."""
+    """The n-gram models' answers and the guessed line, surest first. Where an answer's first line
+    is the guessed one, each is evidence for the other: it is wrong only if both are (a noisy-or),
+    and a block keeps the lines after it."""
     text = guess.text
     for s in stop:
         if s and s in text:
@@ -384,7 +385,7 @@ def _with_line_guess(
     merged = []
     agreed = False
     for suggestion in suggestions:
-        if suggestion.text.split() == text.split():
+        if suggestion.text.split("\n", 1)[0].split() == text.split():
             agreed = True
             surer = 1 - (1 - suggestion.confidence) * (1 - guess.confidence)
             suggestion = LocalSuggestion(suggestion.text, suggestion.finish_reason, surer)
