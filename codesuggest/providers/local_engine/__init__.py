@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from . import chat, corpora, project
-from .lines import LineGuess, guess_line, lines_of
+from .lines import LineGuess, guess_line, lines_of, segment_lines
 from .model import (
     BASE_WEIGHT,
     CACHE_ORDER,
@@ -185,10 +185,10 @@ class LocalEngine:
         """The line the file's other lines and the project's index propose at the cursor."""
         *earlier, current = layout.above
         head, _, typed = current.rpartition("\n")
-        before = [line for segment in earlier for line in lines_of(segment)]
+        before = [line for segment in earlier for line in segment_lines(segment)]
         before += lines_of(head)
         rest, _, tail = layout.below[0].partition("\n") if layout.below else ("", "", "")
-        after = [*lines_of(tail), *(line for s in layout.below[1:] for line in lines_of(s))]
+        after = [*lines_of(tail), *(line for s in layout.below[1:] for line in segment_lines(s))]
         table = (
             self._table(self._project_dir(project_key) / f"{language or 'text'}.lines")
             if project_key
