@@ -185,10 +185,10 @@ class LocalEngine:
         """The line the file's other lines and the project's index propose at the cursor."""
         *earlier, current = layout.above
         head, _, typed = current.rpartition("\n")
-        before = [line for segment in earlier for line in segment_lines(segment)]
-        before += lines_of(head)
+        before = [*itertools.chain.from_iterable(map(segment_lines, earlier)), *lines_of(head)]
         rest, _, tail = layout.below[0].partition("\n") if layout.below else ("", "", "")
-        after = [*lines_of(tail), *(line for s in layout.below[1:] for line in segment_lines(s))]
+        below = map(segment_lines, layout.below[1:])
+        after = [*lines_of(tail), *itertools.chain.from_iterable(below)]
         table = (
             self._table(self._project_dir(project_key) / f"{language or 'text'}.lines")
             if project_key
