@@ -300,6 +300,27 @@ def test_an_index_made_before_whole_lines_were_counted_counts_them_at_the_next_r
     assert suggestion.text == '"""'
 
 
+def test_a_line_opened_in_an_indexed_file_is_not_given_the_line_below_again(
+    engine: LocalEngine, tmp_path: pathlib.Path
+) -> None:
+    shipping = (
+        "def ship(parcel):\n"
+        "    label = courier.label(parcel)\n"
+        "    courier.dispatch(parcel, label=label)\n"
+        "    return label\n"
+    )
+    write_files(tmp_path / "repository", {"shipping.py": shipping})
+    engine.index_repository(project_key="acme/shop", directory=tmp_path / "repository")
+    # The editor's copy of the same file, a new line opened below the label's.
+    opened = shipping.index("\n    courier.dispatch")
+
+    suggestions = complete(
+        engine, shipping[:opened] + "\n    ", shipping[opened:], project_key="acme/shop"
+    )
+
+    assert all("dispatch" not in s.text for s in suggestions)
+
+
 def test_a_small_projects_code_seen_once_is_completed_from(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:

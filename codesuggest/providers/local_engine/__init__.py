@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from . import chat, corpora, project
-from .lines import LineGuess, guess_line, lines_of, segment_lines
+from .lines import CursorLines, LineGuess, cursor_lines, guess_line
 from .model import (
     BASE_WEIGHT,
     CACHE_ORDER,
@@ -38,7 +38,7 @@ from .model import (
     segment_table,
 )
 from .project import IndexReport
-from .segments import Layout, SegmentCutter
+from .segments import SegmentCutter
 from .table import NgramTable
 from .tokens import cut, line_starts, multiline_quotes, segment_starts, tokenize
 
@@ -141,7 +141,8 @@ class LocalEngine:
         keys.update(below_keys)
         counted = last.tokens[: len(last.tokens) - bool(partial)]
         context = self._context(language, above[:-1], counted)
-        guess = self._guess_line(language, layout, project_key)
+        cursor = cursor_lines(layout.above, layout.below)
+        guess = self._guess_line(language, cursor, project_key)
         floor = _ngram_floor(threshold, guess)
         following: list[str] = []
         for key in below_keys:
@@ -174,29 +175,22 @@ class LocalEngine:
         suggestions = [
             LocalSuggestion(c.text, c.finish_reason, math.exp(c.log_probability))
             for c in completions
+            if not cursor.repeats_below(c.text)
         ]
         if guess is not None and len(self._line_tokens(language, guess.text)) <= max_tokens:
             suggestions = _with_line_guess(suggestions, guess, stop, candidates)
         return [s for s in suggestions if s.confidence >= threshold]
 
     def _guess_line(
-        self, language: str, layout: Layout, project_key: str | None
+        self, language: str, cursor: CursorLines, project_key: str | None
     ) -> LineGuess | None:
         """The line the file's other lines and the project's index propose at the cursor."""
-        *earlier, current = layout.above
-        head, _, typed = current.rpartition("\n")
-        before = [*itertools.chain.from_iterable(map(segment_lines, earlier)), *lines_of(head)]
-        rest, _, tail = layout.below[0].partition("\n") if layout.below else ("", "", "")
-        below = map(segment_lines, layout.below[1:])
-        after = [*lines_of(tail), *itertools.chain.from_iterable(below)]
         table = (
             self._table(self._project_dir(project_key) / f"{language or 'text'}.lines")
             if project_key
             else None
         )
-        return guess_line(
-            before, after, typed.lstrip(), rest.strip(), table.lookup if table else None
-        )
+        return guess_line(cursor, table.lookup if table else None)
 
     def index_repository(
         self,

@@ -10,6 +10,7 @@ n-gram tables). Lines are compared stripped of their indentation and trailing sp
 
 import functools
 import hashlib
+import itertools
 import pathlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,24 @@ class Neighbours:
 
 
 @dataclass(frozen=True)
+class CursorLines:
+    """The file's non-blank lines around the cursor's line, stripped, and that line's text before
+    and after the cursor."""
+
+    before: list[str]
+    typed: str
+    rest: str
+    after: list[str]
+
+    def repeats_below(self, text: str) -> bool:
+        """Whether `text` at the cursor makes its line the line below again. A file in the
+        project's index is there as committed: a line opened between two of its lines is where the
+        index saw the second, and its models propose it, which is never what was wanted."""
+        line = self.typed + text.split("\n", 1)[0] + self.rest
+        return bool(self.after) and line.split() == self.after[0].split()
+
+
+@dataclass(frozen=True)
 class LineGuess:
     text: str  # what the line adds at the cursor
     confidence: float
@@ -93,16 +112,24 @@ def build_line_table(texts: Iterable[str], path: pathlib.Path) -> None:
     build_keyed_table(np.array(keys, np.uint64), followers, path)
 
 
-def guess_line(
-    before: Sequence[str],
-    after: Sequence[str],
-    typed: str,
-    rest: str,
-    index: Lookup | None,
-) -> LineGuess | None:
+def cursor_lines(above: Sequence[str], below: Sequence[str]) -> CursorLines:
+    """The lines around the cursor from the segments above it (the last one ending at the cursor)
+    and below it (the first one starting there)."""
+    *earlier, current = above or [""]
+    head, _, typed = current.rpartition("\n")
+    rest, _, tail = below[0].partition("\n") if below else ("", "", "")
+    return CursorLines(
+        before=[*itertools.chain.from_iterable(map(segment_lines, earlier)), *lines_of(head)],
+        typed=typed.lstrip(),
+        rest=rest.strip(),
+        after=[*lines_of(tail), *itertools.chain.from_iterable(map(segment_lines, below[1:]))],
+    )
+
+
+def guess_line(cursor: CursorLines, index: Lookup | None) -> LineGuess | None:
     """The likeliest line at the cursor, among those that begin with what is typed on it and end
-    with what follows the cursor on it, from the file's other lines (`before` and `after` the
-    cursor's line) and the project's index."""
+    with what follows the cursor on it, from the file's other lines and the project's index."""
+    before, after, typed, rest = cursor.before, cursor.after, cursor.typed, cursor.rest
     neighbours = Neighbours(
         above2=before[-2] if len(before) > 1 else "",
         above=before[-1] if before else "",
@@ -120,7 +147,10 @@ def guess_line(
     fitting = {
         line: n
         for line, n in votes.items()
-        if len(line) > len(typed) + len(rest) and line.startswith(typed) and line.endswith(rest)
+        if len(line) > len(typed) + len(rest)
+        and line.startswith(typed)
+        and line.endswith(rest)
+        and line != neighbours.below
     }
     if not fitting:
         return None
