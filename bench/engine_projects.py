@@ -1,6 +1,7 @@
 """The built-in engine on real repositories, each with half of its files indexed (issue 14).
 
     .venv/bin/python bench/engine_projects.py [--work DIR] [--reuse] [--positions N] [--seed S]
+        [--only NAME ...] [--sweep] [--served-only] [--opened]
 
 Each repository on the machine (Django, requests, rich and click from the venv, npm's own code
 from the global node_modules) is split by file in halves with the seed; one half is indexed as a
@@ -10,6 +11,10 @@ start and after its first token (bench/local_engine.py's positions), from the fi
 the cursor and below the line, as an editor moving down each file sends them. Each position is
 asked three ways: without a project; with the project's tables; and as the service asks it,
 with the tables and the retrieved snippets put above the file (completions/services.py).
+
+With --opened, each repository is then indexed whole and new lines are opened between two lines
+of its files, as in an editor on a project whose index holds the file as committed: it prints how
+often the engine answers there, and how often with the line below or above again.
 
 Positions are a seed's: tune with one seed (say --seed 1) and report with the default one, so
 that no reported position was tuned on. The Python base model is the standard library; the
@@ -21,6 +26,7 @@ import math
 import os
 import pathlib
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -39,6 +45,9 @@ ARGUMENTS.add_argument("--seed", type=int, default=20240501)
 ARGUMENTS.add_argument("--only", nargs="*", help="the repositories to evaluate (all by default)")
 ARGUMENTS.add_argument("--sweep", action="store_true", help="also answers at every threshold")
 ARGUMENTS.add_argument("--served-only", action="store_true", help="only as the service asks")
+ARGUMENTS.add_argument(
+    "--opened", action="store_true", help="also lines opened in files of the index, whole"
+)
 
 # Retrieval reads its index's place from the settings, which must be set before Django starts.
 WORK = ARGUMENTS.parse_known_args()[0].work / "codesuggest-engine-projects-bench"
@@ -136,7 +145,7 @@ def split(repository: Repository, seed: int) -> tuple[list[SourceFile], list[Sou
 
 
 def index(engine: LocalEngine, repository: Repository, indexed: list[SourceFile]) -> str:
-    """Index a copy of the indexed half as the project `bench/<name>`; returns its key."""
+    """Index a copy of these files as the project `bench/<name>`; returns its key."""
     key = f"bench/{repository.name}"
     checkout = WORK / "checkouts" / repository.name
     shutil.rmtree(checkout, ignore_errors=True)
@@ -265,6 +274,41 @@ def print_sweep(name: str, results: list[Result]) -> None:
         )
 
 
+def opened_lines(engine: LocalEngine, repository: Repository, seed: int, positions: int) -> None:
+    """A new line opened between two lines of a file that the index holds as it is, as in an
+    editor on a project indexed whole: what the engine shows there, and how often it is the line
+    below or above again (the index saw the line below there)."""
+    files = repository.files()
+    key = index(engine, repository, files)
+    rng = random.Random(seed)
+    shown = below = above = asked = 0
+    for source in rng.sample(files, min(len(files), positions // 10)):
+        text = source.read()
+        ends = [m.start() for m in re.finditer("\n", text)][1:-1]
+        for end in sorted(rng.sample(ends, min(10, len(ends)))):
+            line = text[text.rfind("\n", 0, end) + 1 : end]
+            if not line.strip():
+                continue
+            indent = line[: len(line) - len(line.lstrip())]
+            suffix = text[end:]
+            asked += 1
+            suggestions = engine.complete(
+                prefix=text[:end] + "\n" + indent, suffix=suffix,
+                language=repository.language, project_key=key, max_tokens=MAX_TOKENS,
+            )  # fmt: skip
+            if suggestions:
+                shown += 1
+                answer = normalise(suggestions[0].text)
+                below += answer == normalise(
+                    next((s for s in suffix.splitlines() if s.strip()), "")
+                )
+                above += answer == normalise(line)
+    print(
+        f"{repository.name}, lines opened in indexed files: {asked} asked, {shown} answered, "
+        f"{below} of them the line below again, {above} the line above"
+    )
+
+
 def first_request_on_largest(held_out: dict[str, list[SourceFile]]) -> None:
     """The first request on the largest held-out file, in the middle of it, to an engine that
     has its models loaded and has served the second largest file of that language."""
@@ -329,6 +373,8 @@ def main() -> None:
         print_table(repository.name, by_condition)
         if arguments.sweep:
             print_sweep(repository.name, by_condition["tables+snippets"])
+        if arguments.opened:
+            opened_lines(LocalEngine(WORK), repository, arguments.seed, arguments.positions)
     first_request_on_largest(held_outs)
 
 
