@@ -156,7 +156,7 @@ def question_submit(
     """Store the question and hand it to the workers; the stored question.
 
     Raises 429 past the user's chat limit (nothing is stored then), and 503 when the question
-    cannot reach a worker (it is then stored as failed)."""
+    cannot reach a worker (it is then stored as failed, unless a worker answered it first)."""
     # Here, so that the REST endpoint and GraphQL's aiAction share one budget, counted after
     # their checks (a refused question costs nothing) and before anything is stored.
     enforce_chat_rate_limit(user_id=user.pk)
@@ -186,8 +186,10 @@ def question_submit(
         logger.error(
             "Chat question %s could not be queued: %s: %s", question.pk, type(exc).__name__, exc
         )
-        question_fail(question_id=question.pk, error="The question could not be queued")
-        raise Unavailable("chat cannot queue questions right now") from None
+        # The task may have gone out before the error (a Redis broker whose connection dropped
+        # before it replied) and a worker answered it already: then the question stands.
+        if question_fail(question_id=question.pk, error="The question could not be queued"):
+            raise Unavailable("chat cannot queue questions right now") from None
     return question
 
 
@@ -353,15 +355,16 @@ def references_of(question: Message, project: Project | None) -> References:
     )
 
 
-def question_fail(*, question_id: int, error: str) -> None:
-    _finish(question_id, error=error)
+def question_fail(*, question_id: int, error: str) -> bool:
+    """Fail a pending question; False when it was answered or failed already."""
+    return _finish(question_id, error=error)
 
 
-def _finish(question_id: int, *, answer: str | None = None, error: str = "") -> None:
+def _finish(question_id: int, *, answer: str | None = None, error: str = "") -> bool:
     with transaction.atomic():
         question = Message.objects.select_for_update().filter(pk=question_id).first()
         if question is None or question.state != State.PENDING:
-            return  # another run of the task got there first
+            return False  # another run of the task got there first
         if answer is not None:
             stored = Message.objects.create(
                 user_id=question.user_id,
@@ -388,6 +391,7 @@ def _finish(question_id: int, *, answer: str | None = None, error: str = "") -> 
     relay.signal_answer(str(question.request_id), outcome)
     if question.client_subscription_id:
         relay.stream_publish(question.user_id, question.client_subscription_id, event, data)
+    return True
 
 
 def questions_sweep() -> tuple[int, int]:

@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat.models import Message, Role
 from tests.chat.conftest import ask, history, read_events, sent_messages
@@ -239,6 +240,27 @@ def test_a_question_the_broker_cannot_take_is_failed_and_says_so(
             {"message": "The question could not be queued", "request_id": str(question.request_id)},
         )
     ]
+
+
+def test_a_question_answered_before_sending_it_failed_is_answered_not_failed(
+    api, tokens, chat_model, world, broker_down, monkeypatch
+):
+    """The task went out and a worker answered it before the call that sent it raised, as when a
+    Redis broker's connection drops after it took the task and before it replied."""
+    from chat.tasks import answer_question
+
+    def sent_and_answered_then_failed(question_id):
+        answer_question.apply(args=(question_id,))
+        raise RedisConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(answer_question, "delay", sent_and_answered_then_failed)
+
+    response = ask(api, tokens["alice"], "Anyone?")
+
+    assert response.status_code == 201
+    question = Message.objects.get(user=world.alice, role="user")
+    assert (question.state, question.error) == ("done", "")
+    assert response.json() == question.answers.get().content
 
 
 def test_a_question_the_broker_cannot_take_is_still_in_the_history_as_failed(
