@@ -108,6 +108,7 @@ class Question:
     content: str
     subscription: str = ""
     outcome: str = ""  # the status the POST got, or "timeout", "connection"
+    message: str = ""  # what an error response said
     answer: str | None = None
     streamed: str = ""  # the SSE reader: "done", "error event", "timeout", ...
     streamed_text: str | None = None
@@ -293,6 +294,8 @@ class Client:
             question.outcome = failure_label(exc)
             raise
         question.outcome = str(status)
+        if status != 201:
+            question.message = error_message(body)
         expect(status, 201)
         question.answer = json.loads(body)
         if question.answer != CHAT_TEXT:
@@ -343,6 +346,14 @@ class Client:
 def expect(status: int, expected: int) -> None:
     if status != expected:
         raise Failure(str(status))
+
+
+def error_message(body: bytes) -> str:
+    """The message of an error response (api.md's bodies), or its start when it has none."""
+    try:
+        return str(json.loads(body)["message"])
+    except (ValueError, KeyError, TypeError):
+        return body[:80].decode(errors="replace")
 
 
 def failure_label(exc: BaseException) -> str:
@@ -917,6 +928,9 @@ def report_data(record: Record, pending: int, waited: float, web_log: Path) -> N
     ]
     print_table(["", "count"], table)
     print(f"clients got: {', '.join(f'{k} x{n}' for k, n in outcomes.most_common())}")
+    told_later = Counter(f"{q.outcome} {q.message!r}" for q in unanswered_client)
+    for told, count in told_later.most_common():
+        print(f"  answered later, {count} x told {told}")
     print(f"database states: {', '.join(f'{k} {n}' for k, n in sorted(states.items()))}")
     for error, count in errors.most_common():
         print(f"  failed {count} x {error!r}")
