@@ -929,8 +929,8 @@ def report_data(record: Record, pending: int, waited: float, web_log: Path) -> N
     print_table(["", "count"], table)
     print(f"clients got: {', '.join(f'{k} x{n}' for k, n in outcomes.most_common())}")
     told_later = Counter(f"{q.outcome} {q.message!r}" for q in unanswered_client)
-    for told, count in told_later.most_common():
-        print(f"  answered later, {count} x told {told}")
+    for what, count in told_later.most_common():
+        print(f"  answered later, {count} x told {what}")
     print(f"database states: {', '.join(f'{k} {n}' for k, n in sorted(states.items()))}")
     for error, count in errors.most_common():
         print(f"  failed {count} x {error!r}")
