@@ -67,9 +67,11 @@ def validate_git_url(url: str) -> None:
         if parts.netloc or not parts.path.startswith("/"):
             raise ValidationError("A file:// URL names an absolute path.", code="git_url")
         return
-    if not parts.hostname or parts.hostname.startswith("-") or not parts.path.strip("/"):
+    # Decoded, as git hands them to ssh: "%2d" is a "-", which ssh would take for an option.
+    host, user = unquote(parts.hostname or ""), unquote(parts.username or "")
+    if not host or host.startswith("-") or not parts.path.strip("/"):
         raise ValidationError("The URL needs a host and a repository path.", code="git_url")
-    if (parts.username or "").startswith("-"):
+    if user.startswith("-"):
         raise ValidationError("The URL's user name may not start with '-'.", code="git_url")
 
 

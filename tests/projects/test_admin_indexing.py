@@ -46,6 +46,8 @@ def test_the_project_page_sets_the_git_source(admin_client, world):
     [
         "ext::sh -c touch% /tmp/pwned",
         "ssh://-oProxyCommand=touch%20pwned/acme/tools.git",
+        "ssh://%2doProxyCommand=touch/acme/tools.git",
+        "ssh://%2doProxyCommand@git.example.com/acme/tools.git",
         "git@-oProxyCommand=touch:acme/tools.git",
         "-oProxyCommand=touch@host:acme/tools.git",
         "fd::17",
