@@ -274,15 +274,25 @@ def test_a_line_seen_between_the_same_lines_in_the_projects_files_is_guessed(
     assert complete_the_docstring(engine, "acme/other") == []
 
 
+def check_task(name: str) -> str:
+    return (
+        f"def {name}():\n    value = load()\n    check(value, strict=True)\n    return value\n\n\n"
+    )
+
+
+CHECK_BEGUN = "".join(map(check_task, "abc")) + "def d():\n    value = load()\n    check("
+
+
 def test_a_guessed_line_fits_what_is_typed_and_what_follows_the_cursor(engine: LocalEngine) -> None:
-    def task(name: str, body: str = "check(value, strict=True)") -> str:
-        return f"def {name}():\n    value = load()\n    {body}\n    return value\n\n\n"
-
-    prefix = task("a") + task("b") + task("c") + "def d():\n    value = load()\n    check("
-
-    [suggestion] = complete(engine, prefix, suffix=")\n    return value\n")
+    [suggestion] = complete(engine, CHECK_BEGUN, suffix=")\n    return value\n")
 
     assert suggestion.text == "value, strict=True"
+
+
+def test_a_guessed_line_ends_at_a_stop_sequence(engine: LocalEngine) -> None:
+    suggestions = complete(engine, CHECK_BEGUN, suffix="\n    return value\n", stop=[","])
+
+    assert [s.text for s in suggestions] == ["value"]
 
 
 def test_an_index_made_before_whole_lines_were_counted_counts_them_at_the_next_run(

@@ -35,6 +35,7 @@ from .model import (
     Source,
     complete,
     count_segment,
+    first_stop,
     segment_table,
 )
 from .project import IndexReport
@@ -370,10 +371,7 @@ def _with_line_guess(
     """The n-gram models' answers and the guessed line, surest first. Where an answer's first line
     is the guessed one, each is evidence for the other: it is wrong only if both are (a noisy-or),
     and a block keeps the lines after it."""
-    text = guess.text
-    for s in stop:
-        if s and s in text:
-            text = text[: text.index(s)]
+    text = guess.text[: first_stop(guess.text, stop)]
     if not text.strip():
         return suggestions
     merged = []

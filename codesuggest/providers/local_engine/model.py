@@ -370,7 +370,7 @@ def _rollout(
         pieces.append(_emitted(token, request, step))
         keys.append(token_key(token))
         text = "".join(pieces)
-        stop_at = _first_stop(text, request)
+        stop_at = first_stop(text, request.stop)
         if stop_at is not None:
             return Completion(text[:stop_at], "stop", log_p, log_p)
         if "\n" in token and not request.multiline:
@@ -404,8 +404,9 @@ def _emitted(token: str, request: Request, step: int) -> str:
     return token
 
 
-def _first_stop(text: str, request: Request) -> int | None:
-    found = [i for s in request.stop if s and (i := text.find(s)) >= 0]
+def first_stop(text: str, stop: Sequence[str]) -> int | None:
+    """Where the earliest stop sequence begins in `text`, if any does."""
+    found = [i for s in stop if s and (i := text.find(s)) >= 0]
     return min(found) if found else None
 
 
