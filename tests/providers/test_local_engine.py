@@ -331,6 +331,23 @@ def test_a_line_opened_in_an_indexed_file_is_not_given_the_line_below_again(
     assert all("dispatch" not in s.text for s in suggestions)
 
 
+def test_a_line_is_not_guessed_again_below_itself(
+    engine: LocalEngine, tmp_path: pathlib.Path
+) -> None:
+    # In the project's files the rule is drawn twice: between a rule and "Done." sits a rule.
+    # That says nothing of a line just opened below a rule, where repeating it is wrong.
+    ruled = 'def {}():\n    """Run it.\n\n    ----\n    ----\n    Done.\n    """\n'
+    write_files(tmp_path / "repository", {f"{name}.py": ruled.format(name) for name in "fgh"})
+    engine.index_repository(project_key="acme/docs", directory=tmp_path / "repository")
+    prefix = 'def main():\n    """Run it.\n\n    ----\n    '
+
+    suggestions = complete(
+        engine, prefix, '\n    Done.\n    """\n', project_key="acme/docs", min_confidence=None
+    )
+
+    assert all(s.text != "----" for s in suggestions)
+
+
 def test_a_small_projects_code_seen_once_is_completed_from(
     engine: LocalEngine, tmp_path: pathlib.Path
 ) -> None:
