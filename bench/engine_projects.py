@@ -32,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,6 +76,7 @@ from codesuggest.providers.local_engine.project import (  # noqa: E402
     looks_generated_or_minified,
 )
 from completions.languages import detect_language  # noqa: E402
+from completions.postprocessing import postprocess_completion  # noqa: E402
 from completions.prompts import context_preamble  # noqa: E402
 from projects import retrieval  # noqa: E402
 
@@ -276,12 +278,14 @@ def print_sweep(name: str, results: list[Result]) -> None:
 
 def opened_lines(engine: LocalEngine, repository: Repository, seed: int, positions: int) -> None:
     """A new line opened between two lines of a file that the index holds as it is, as in an
-    editor on a project indexed whole: what the engine shows there, and how often it is the line
-    below or above again (the index saw the line below there)."""
+    editor on a project indexed whole: how often the engine answers there, and how often with
+    the line below or above again (the index saw the line below there); then what is left after
+    the service's clean-up (completions/postprocessing.py), which drops a repeat of the line below
+    for the languages it parses."""
     files = repository.files()
     key = index(engine, repository, files)
     rng = random.Random(seed)
-    shown = below = above = asked = 0
+    counts: Counter[str] = Counter()
     for source in rng.sample(files, min(len(files), positions // 10)):
         text = source.read()
         ends = [m.start() for m in re.finditer("\n", text)][1:-1]
@@ -289,23 +293,28 @@ def opened_lines(engine: LocalEngine, repository: Repository, seed: int, positio
             line = text[text.rfind("\n", 0, end) + 1 : end]
             if not line.strip():
                 continue
-            indent = line[: len(line) - len(line.lstrip())]
-            suffix = text[end:]
-            asked += 1
+            prefix, suffix = text[:end] + "\n" + line[: len(line) - len(line.lstrip())], text[end:]
+            counts["asked"] += 1
             suggestions = engine.complete(
-                prefix=text[:end] + "\n" + indent, suffix=suffix,
-                language=repository.language, project_key=key, max_tokens=MAX_TOKENS,
+                prefix=prefix, suffix=suffix, language=repository.language, project_key=key,
+                max_tokens=MAX_TOKENS,
             )  # fmt: skip
-            if suggestions:
-                shown += 1
-                answer = normalise(suggestions[0].text)
-                below += answer == normalise(
-                    next((s for s in suffix.splitlines() if s.strip()), "")
-                )
-                above += answer == normalise(line)
+            answer = suggestions[0].text if suggestions else ""
+            shown = postprocess_completion(
+                prefix=prefix, suffix=suffix, suggestion=answer,
+                language=detect_language(source.path), hit_token_limit=False,
+            )  # fmt: skip
+            below = normalise(next((s for s in suffix.splitlines() if s.strip()), ""))
+            for stage, said in (("engine", answer), ("shown", shown)):
+                if said:
+                    counts[stage] += 1
+                    counts[f"{stage} below"] += normalise(said) == below
+                    counts[f"{stage} above"] += normalise(said) == normalise(line)
     print(
-        f"{repository.name}, lines opened in indexed files: {asked} asked, {shown} answered, "
-        f"{below} of them the line below again, {above} the line above"
+        f"{repository.name}, lines opened in indexed files: {counts['asked']} asked; the engine "
+        f"answered {counts['engine']}, {counts['engine below']} of them with the line below "
+        f"again, {counts['engine above']} with the line above; after the clean-up "
+        f"{counts['shown']} shown, {counts['shown below']} and {counts['shown above']}"
     )
 
 
