@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 
 from projects.forms import PersonalAccessTokenForm, keep_new_token, take_new_token
 from projects.git import MASK, mask_credentials
+from projects.indexing import run_was_lost
 from projects.models import (
     Group,
     IndexState,
@@ -146,6 +147,11 @@ def index_progress(index: ProjectIndex | None) -> str:
     if index is None or not index.state:
         return IndexState.NEVER.label
     state = IndexState(index.state).label
+    if run_was_lost(index):
+        lost = f"Interrupted ({state.lower()}): the process running it stopped."
+        if index.git_url:
+            return f"{lost} It runs again when the broker hands the task out again, or on schedule."
+        return lost
     if index.state == IndexState.READING and index.files_total:
         return f"{state}: {index.files_done}/{index.files_total}"
     return state

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 # than the stat an unchanged file costs.
 PROGRESS_EVERY_SECONDS = 1.0
 
+_RUNNING_STATES = (IndexState.FETCHING, IndexState.READING, IndexState.SEARCHABLE)
+
 # (files looked at, files in the checkout)
 OnProgress = Callable[[int, int], None]
 
@@ -262,15 +264,39 @@ def _count_files(directory: Path) -> int:
     return count
 
 
+def run_was_lost(index: ProjectIndex) -> bool:
+    """Whether the record says a run is going that no process runs: its worker was killed (or
+    its machine lost) before the run could record how it ended. The broker hands the task out
+    again (acks_late), and beat's schedule runs it anyway; until then only this tells."""
+    if index.state not in _RUNNING_STATES:
+        return False
+    running_path = _lock_paths(index.project.index_key)[1]
+    try:
+        with running_path.open() as running:  # not made here: only runs make it
+            fcntl.flock(running, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:  # a run holds it, or it is on a disk that this host cannot see
+        return False
+    return True
+
+
 @contextmanager
 def _project_lock(index_key: str, *, wait: bool) -> Iterator[None]:
     """One run a project at a time, across the processes of a host (whose workers and web
-    processes share LOCAL_ENGINE_DIR)."""
-    path = Path(settings.LOCAL_ENGINE_DIR) / "indexing" / f"{safe_name(index_key)}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as lock:
+    processes share LOCAL_ENGINE_DIR). A run also holds a second lock, the one run_was_lost
+    looks at: a look at the first, for an instant, could make a run that does not wait skip."""
+    lock_path, running_path = _lock_paths(index_key)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise IndexingBusy(index_key) from None
-        yield  # closing the file lets go of the lock
+        with running_path.open("w") as running:
+            fcntl.flock(running, fcntl.LOCK_EX)
+            yield  # closing the files lets go of the locks
+
+
+def _lock_paths(index_key: str) -> tuple[Path, Path]:
+    """The lock that runs take, and the one that tells that a run is going."""
+    directory, name = Path(settings.LOCAL_ENGINE_DIR) / "indexing", safe_name(index_key)
+    return directory / f"{name}.lock", directory / f"{name}.running"

@@ -12,6 +12,7 @@ from projects.tasks import index_project
 from tests.chat.worker import Worker
 from tests.faults.test_chat_faults import broker  # noqa: F401  (a fixture used by name)
 from tests.projects.conftest import code
+from tests.projects.test_admin import PROJECTS
 from tests.services import own_redis  # noqa: F401
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -72,6 +73,27 @@ def test_a_project_deleted_while_it_is_indexed_stops_the_run_and_loses_its_check
     assert "was deleted while being indexed" in log
     assert "raised unexpected" not in log
     assert not checkout.exists()
+
+
+def test_the_admin_tells_a_run_whose_worker_was_killed_from_a_run_going_on(
+    world, remote, indexing_worker, admin_client
+):
+    remote.commit({f"module_{number}.py": code(f"module_{number}") for number in range(3000)})
+    ProjectIndex.objects.create(project=world.project, git_url=remote.url)
+
+    index_project.delay(world.project.pk)
+    reading(world.project, indexing_worker)
+    while_running = admin_client.get(PROJECTS).content.decode()
+    indexing_worker.kill()
+    after_the_kill = admin_client.get(PROJECTS).content.decode()
+
+    assert "Reading files: " in while_running
+    assert "Interrupted" not in while_running
+    assert (
+        "Interrupted (reading files): the process running it stopped. It runs again when the "
+        "broker hands the task out again, or on schedule."
+    ) in after_the_kill
+    assert ProjectIndex.objects.get(project=world.project).state == IndexState.READING
 
 
 def reading(project, worker: Worker, timeout: float = 30) -> None:
