@@ -238,17 +238,17 @@ class _Progress:
 def _only_readable_files_inside(
     directory: Path, excludes: Callable[[str], bool]
 ) -> Callable[[str], bool]:
-    """`excludes`, and every file that is not a regular file of the checkout: a repository's
-    link to /etc/passwd, or to another project's checkout, would put that file in the prompts
-    of this project's users; reading a FIFO would wait for ever, and a broken link failed the
-    whole run."""
+    """`excludes`, and every file that is not a regular file of the checkout reached by its own
+    name: a repository's link to /etc/passwd, or to another project's checkout, would put that
+    file in the prompts of this project's users, and a link to an excluded file of its own would
+    put that one there under the link's name, which no rule names; reading a FIFO would wait for
+    ever, and a broken link failed the whole run. A file that a link names is indexed under its
+    own name."""
     root = Path(os.path.realpath(directory))
 
     def excluded(relative: str) -> bool:
         path = directory / relative
-        if not path.is_file():
-            return True
-        if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(root):
+        if not path.is_file() or Path(os.path.realpath(path)) != root / relative:
             return True
         return excludes(relative)
 

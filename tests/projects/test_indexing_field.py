@@ -77,7 +77,7 @@ def outside_file(tmp_path) -> Path:
     return path
 
 
-def test_links_to_files_outside_the_checkout_are_neither_indexed_nor_sent_to_the_model(
+def test_links_are_neither_indexed_nor_sent_to_the_model_but_the_files_inside_they_name_are(
     world,
     remote,
     outside_file,
@@ -90,14 +90,33 @@ def test_links_to_files_outside_the_checkout_are_neither_indexed_nor_sent_to_the
         {
             "absolute.py": str(outside_file),
             "relative.py": os.path.relpath(outside_file, checkout_of_the_project(settings)),
-            "orders_alias.py": "orders.py",  # inside: indexed like any file
+            "orders_alias.py": "orders.py",  # inside: orders.py is indexed as itself
         },
     )
 
     record = index(world.project, remote.url)
 
-    assert (record.state, record.files) == ("done", 4)
-    assert record.files_skipped == 3  # the two links, and .git
+    assert (record.state, record.files) == ("done", 3)
+    assert record.files_skipped == 4  # the three links, and .git
+    prompt = prompt_for(api, settings, openai_server, world, "DATABASE_PASSWORD = ")
+    assert "outside-the-checkout" not in prompt
+
+
+def test_a_link_to_an_excluded_file_does_not_bring_it_to_the_model_under_its_own_name(
+    world,
+    remote,
+    api,
+    settings,
+    openai_server,  # noqa: F811
+):
+    world.project.context_exclusions = "secrets/"
+    world.project.save()
+    remote.commit({"secrets/keys.py": f"{OUTSIDE_LINE}\n" * 20})
+    commit_links(remote, {"keys_alias.py": "secrets/keys.py"})
+
+    record = index(world.project, remote.url)
+
+    assert (record.state, record.files) == ("done", 3)
     prompt = prompt_for(api, settings, openai_server, world, "DATABASE_PASSWORD = ")
     assert "outside-the-checkout" not in prompt
 
