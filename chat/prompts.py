@@ -86,7 +86,9 @@ def context_block(item: dict[str, Any], budget: int) -> str:
     room = (budget - count_tokens(head + tail + TRUNCATED)) * CHARS_PER_TOKEN
     content = item["content"]
     if len(content) > room:
-        content = content[: max(room, 0)] + TRUNCATED
+        # At a line's end: a line cut in two may hold a secret's head, no longer like one.
+        line_end = content.rfind("\n", 0, max(room, 0) + 1)
+        content = content[: max(line_end, 0)] + TRUNCATED
     return head + content + tail
 
 

@@ -83,13 +83,14 @@ def _keep_end(prefix: str, budget: int) -> str:
 
 
 def _keep_start(suffix: str, budget: int) -> str:
-    """The start of the suffix, nearest the cursor, ending with a whole line when it can."""
+    """The start of the suffix, nearest the cursor, ending with a whole line: nothing when its
+    first line alone is longer than the budget (as for the prefix, a line's head would carry
+    the start of a secret that no longer looks like one)."""
     max_chars = max(budget, 0) * CHARS_PER_TOKEN
     if len(suffix) <= max_chars:
         return suffix
     kept = suffix[:max_chars]
-    last_newline = kept.rfind("\n")
-    return kept[: last_newline + 1] if last_newline > 0 else kept
+    return kept[: kept.rfind("\n") + 1]
 
 
 def context_preamble(context: Sequence[ContextItem], language: Language | None) -> str:

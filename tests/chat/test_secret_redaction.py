@@ -47,3 +47,18 @@ def test_the_conversation_so_far_reaches_the_model_without_its_secrets(api, toke
         ("assistant", "Here is the function."),
         ("user", "And now?"),
     ]
+
+
+def test_a_file_cut_to_fit_the_prompt_is_cut_at_a_line_end_not_through_a_secret(
+    api, tokens, chat_model
+):
+    # Longer than the prompt's room: wherever a cut falls in the last line, the secret it cuts
+    # in two would no longer look like one.
+    line_of_secrets = "".join(f'password_{n} = "Sup3rS3cretValue{n:06d}"; ' for n in range(3000))
+    content = "x = 1\n" * 100 + line_of_secrets
+    context = [{"category": "file", "id": "app/settings.py", "content": content}]
+
+    ask(api, tokens["alice"], "What does this file set up?", additional_context=context)
+
+    assert "Sup3rS3cr" not in sent(chat_model)
+    assert "x = 1\n[… truncated]" in system_prompt(chat_model)

@@ -88,3 +88,22 @@ def test_no_secret_is_logged(api, upstream, bob_token, caplog):
         api.post(COMPLETIONS, completion_body(current_file=SETTINGS), token=bob_token)
 
     assert secrets_in(caplog.text) == []
+
+
+# A line longer than any prompt's room for it, of secrets: wherever a cut falls in it, the
+# secret it cuts in two would no longer look like one.
+LINE_OF_SECRETS = "".join(f'password_{n} = "Sup3rS3cretValue{n:06d}"; ' for n in range(3000))
+
+
+def test_a_line_too_long_for_the_prompt_is_left_out_rather_than_cut_through_a_secret(
+    api, upstream, bob_token
+):
+    below = f"{LINE_OF_SECRETS}\nconnect()\n"
+    current_file = {**SETTINGS, "content_above_cursor": "db = ", "content_below_cursor": below}
+    body = completion_body(current_file=current_file, intent="completion")
+
+    api.post(COMPLETIONS, body, token=bob_token)
+
+    assert "Sup3rS3cr" not in sent(upstream)
+    assert upstream.last.json["prompt"].endswith("db = ")
+    assert upstream.last.json.get("suffix", "") == ""
