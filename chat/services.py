@@ -28,7 +28,9 @@ from codesuggest.providers import (
     ProviderError,
     ProviderTimeout,
     References,
+    masks_secrets,
     provider_for,
+    redact_text,
 )
 from projects import retrieval
 from projects.exclusions import context_exclusions
@@ -300,14 +302,18 @@ def _answer(question_id: int, attempt: int) -> None:
         if question.project_id
         else None
     )
+    config = provider_config("chat")
+    # The user's context first: it is what they chose, and has the budget first.
+    context = [*question.additional_context, *retrieved_context(question, project)]
+    if masks_secrets(config):
+        context = [_with_secrets_masked(item) for item in context]
     messages = build_messages(
         question=question.content,
         resource_description=question.resource_description,
-        # The user's context first: it is what they chose, and has the budget first.
-        additional_context=[*question.additional_context, *retrieved_context(question, project)],
+        additional_context=context,
         history=history_for(question),
     )
-    provider = provider_for(provider_config("chat"))
+    provider = provider_for(config)
     request = ChatRequest(
         tuple(messages), max_tokens=ANSWER_TOKENS, references=references_of(question, project)
     )
@@ -326,6 +332,16 @@ def _answer(question_id: int, attempt: int) -> None:
         # Nothing to show and nothing worth keeping in the history: a failure, not an answer.
         raise ProviderError("The chat model returned an empty answer")
     _finish(question_id, answer=text)
+
+
+def _with_secrets_masked(item: dict[str, Any]) -> dict[str, Any]:
+    """The item with its content's secrets masked as its file's type says: a bare `password: x`
+    is one in YAML and `.env` files. The provider is sent the whole prompt masked again, but
+    under no file's name."""
+    content = item["content"]
+    for name in _file_paths(item):
+        content = redact_text(content, file_name=name)
+    return {**item, "content": content}
 
 
 def retrieved_context(question: Message, project: Project | None) -> list[dict[str, Any]]:

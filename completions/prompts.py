@@ -4,6 +4,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from codesuggest.providers import redact_text
 from codesuggest.providers.token_count import CHARS_PER_TOKEN, count_tokens
 from completions.intent import COMMENT, EMPTY_FUNCTION, SMALL_FILE
 from completions.languages import TOP_LEVEL_LINE, Language, comment_markers
@@ -45,6 +46,18 @@ def budget_prompt(
     kept_suffix = _keep_start(suffix, int(code_budget * (1 - PREFIX_SHARE)))
     kept_prefix = _keep_end(prefix, code_budget - count_tokens(kept_suffix))
     return BudgetedPrompt(prefix=kept_prefix, suffix=kept_suffix, context=kept_context)
+
+
+def with_secrets_masked(prompt: BudgetedPrompt, file_name: str) -> BudgetedPrompt:
+    """The prompt's parts with their secrets masked, each as its own file's type says: a bare
+    `password: x` is one in YAML and `.env` files, not in code. The provider is sent them masked
+    again (codesuggest/providers/redaction.py), but as one text under the current file's name,
+    and a generation's as a chat, under none."""
+    return BudgetedPrompt(
+        prefix=redact_text(prompt.prefix, file_name=file_name),
+        suffix=redact_text(prompt.suffix, file_name=file_name),
+        context=tuple((name, redact_text(text, file_name=name)) for name, text in prompt.context),
+    )
 
 
 def _context_item_tokens(item: ContextItem) -> int:

@@ -15,6 +15,7 @@ from codesuggest.providers import (
     Provider,
     ProviderConfig,
     context_window,
+    masks_secrets,
     model_name,
     provider_for,
 )
@@ -25,7 +26,12 @@ from completions.postprocessing import (
     postprocess_generation,
     stream_generation,
 )
-from completions.prompts import budget_prompt, context_preamble, generation_messages
+from completions.prompts import (
+    budget_prompt,
+    context_preamble,
+    generation_messages,
+    with_secrets_masked,
+)
 from projects import retrieval
 from projects.exclusions import NOTHING_EXCLUDED, ContextExclusions
 from projects.features import provider_config
@@ -154,6 +160,8 @@ def _plan(request: SuggestionRequest) -> _Plan:
         context=request.context_to_send + request.retrieved_context(),
         max_prompt_tokens=max(256, context_window(config, chat=instructed) - max_tokens),
     )
+    if masks_secrets(config):
+        budget = with_secrets_masked(budget, request.file_name)
     # Open files and snippets read to the model as files above this one.
     preamble = context_preamble(budget.context, language)
     completion = CompletionRequest(

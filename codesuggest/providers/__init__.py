@@ -12,7 +12,15 @@ from .base import (
     ProviderTimeout,
     References,
 )
-from .registry import PROVIDERS, context_window, model_name, provider_class, provider_for
+from .redaction import redact_text
+from .registry import (
+    PROVIDERS,
+    context_window,
+    masks_secrets,
+    model_name,
+    provider_class,
+    provider_for,
+)
 
 __all__ = [
     "PROVIDERS",
@@ -27,7 +35,9 @@ __all__ = [
     "ProviderTimeout",
     "References",
     "context_window",
+    "masks_secrets",
     "model_name",
     "provider_class",
     "provider_for",
+    "redact_text",
 ]

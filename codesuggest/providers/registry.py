@@ -38,10 +38,15 @@ def provider_for(config: ProviderConfig) -> Provider:
         provider = _instances.get(config)
         if provider is None:
             provider = MeasuredProvider(factory(config), config)
-            if config.redact_secrets and not factory.keeps_text_in_process:
+            if masks_secrets(config):
                 provider = RedactingProvider(provider)
             _instances[config] = provider
         return provider
+
+
+def masks_secrets(config: ProviderConfig) -> bool:
+    """Whether the provider for `config` is sent text with its secrets masked (redaction.py)."""
+    return config.redact_secrets and not provider_class(config.provider).keeps_text_in_process
 
 
 def provider_class(name: str) -> type[BaseProvider]:

@@ -49,16 +49,32 @@ def test_the_conversation_so_far_reaches_the_model_without_its_secrets(api, toke
     ]
 
 
-def test_a_file_cut_to_fit_the_prompt_is_cut_at_a_line_end_not_through_a_secret(
-    api, tokens, chat_model
-):
-    # Longer than the prompt's room: wherever a cut falls in the last line, the secret it cuts
-    # in two would no longer look like one.
-    line_of_secrets = "".join(f'password_{n} = "Sup3rS3cretValue{n:06d}"; ' for n in range(3000))
-    content = "x = 1\n" * 100 + line_of_secrets
+def test_a_file_cut_to_fit_the_prompt_is_cut_at_a_line_end(api, tokens, chat_model):
+    # A line cut in two may hold the head of a secret, which no longer looks like one.
+    content = "x = 1\n" * 10_000 + 'password = "Sup3rS3cretValue000001"\n'
     context = [{"category": "file", "id": "app/settings.py", "content": content}]
 
     ask(api, tokens["alice"], "What does this file set up?", additional_context=context)
 
+    assert "x = 1\n[… truncated]\n</context>" in system_prompt(chat_model)
     assert "Sup3rS3cr" not in sent(chat_model)
-    assert "x = 1\n[… truncated]" in system_prompt(chat_model)
+
+
+def test_each_file_a_question_comes_with_is_masked_as_its_own_type_says(api, tokens, chat_model):
+    # A bare `password: value` is a secret in YAML and .env files, not in code.
+    context = [
+        {"category": "file", "id": ".env", "content": "SMTP_PASSWORD=EnvFileSecretValue-77"},
+        {
+            "category": "file",
+            "id": "database.yml",
+            "content": "password: YamlSecretValue-88",
+            "metadata": {"relativePath": "config/database.yml"},
+        },
+    ]
+
+    ask(api, tokens["alice"], "Why does the mail fail?", additional_context=context)
+
+    assert "EnvFileSecretValue" not in sent(chat_model)
+    assert "YamlSecretValue" not in sent(chat_model)
+    assert f"SMTP_PASSWORD={MARKER}" in system_prompt(chat_model)
+    assert f"password: {MARKER}" in system_prompt(chat_model)

@@ -107,3 +107,43 @@ def test_a_line_too_long_for_the_prompt_is_left_out_rather_than_cut_through_a_se
     assert "Sup3rS3cr" not in sent(upstream)
     assert upstream.last.json["prompt"].endswith("db = ")
     assert upstream.last.json.get("suffix", "") == ""
+
+
+ENV_FILE = "DATABASE_PASSWORD=Tr0ub4dor-and-3-horses-9f8e\nSMTP_PASSWORD="
+YAML_FILE = "database:\n  password: CorrectHorseBatteryStaple9911\n"
+
+
+def test_each_file_sent_as_context_is_masked_as_its_own_type_says(api, upstream, bob_token):
+    # A bare `password: value` is a secret in YAML and .env files, not in the Python file open.
+    context = [
+        {"type": "file", "name": "deploy/.env", "content": ENV_FILE},
+        {"type": "file", "name": "config/database.yml", "content": YAML_FILE},
+    ]
+
+    api.post(COMPLETIONS, completion_body(context=context), token=bob_token)
+
+    assert "Tr0ub4dor" not in sent(upstream)
+    assert "CorrectHorse" not in sent(upstream)
+    assert f"DATABASE_PASSWORD={MARKER}" in upstream.last.json["prompt"]
+    assert f"password: {MARKER}" in upstream.last.json["prompt"]
+
+
+def test_a_generation_in_a_configuration_file_reaches_the_model_without_its_secrets(
+    api, upstream, bob_token
+):
+    below = "\nREDIS_PASSWORD=An0ther-Secret-Value-xyz\n"
+    current_file = {
+        "file_name": "deploy/.env",
+        "content_above_cursor": ENV_FILE,
+        "content_below_cursor": below,
+    }
+
+    api.post(
+        COMPLETIONS,
+        completion_body(current_file=current_file, intent="generation"),
+        token=bob_token,
+    )
+
+    assert upstream.last.path == "/v1/chat/completions"
+    assert "Tr0ub4dor" not in sent(upstream)
+    assert "An0ther-Secret" not in sent(upstream)
