@@ -49,6 +49,12 @@ LONGEST_LINE_SCANNED = 5_000
 CLEAN_LINES_KEPT = 100_000
 # `.env` files, which detect-secrets does not know, are configuration files.
 DOTENV = re.compile(r"(^|[/\\])\.env(\.[\w-]+)?$|\.env$")
+CONFIGURATION_FILE = "settings.cfg"  # a name detect-secrets reads as a configuration file's
+# In text of no file, a bare `PASSWORD=value` (as a configuration file has it) is masked when the
+# value's first word looks like a credential: 8 characters or more, letters and digits among
+# them, and not a dotted name (`settings.SECRET_KEY_2`). Code in the same text, read so, finds
+# `password: str` and `password: raise ValueError(...`.
+_CREDENTIAL_LIKE = re.compile(r"(?!\w+(?:\.\w+)+$)(?=.*\d)(?=.*[^\W\d_])[^\s()\[\]{}<>,;'\"`]{8,}")
 
 # detect-secrets' keywords (`api_?key`, `password`...) each hold "pass", "pwd", "secret" or
 # "contrase", or end in "key" after one of its prefixes, which this looks behind the "key" for.
@@ -134,25 +140,28 @@ def _triggers(plugin: BasePlugin) -> tuple[Trigger, ...]:
 
 
 PLUGINS = [(plugin, _triggers(plugin)) for plugin in _plugins()]
-_clean_lines: dict[FileType, set[str]] = {}
+# By file type, and whether the text was of no file (read as configuration too).
+_clean_lines: dict[tuple[FileType, bool], set[str]] = {}
 _clean_lock = threading.Lock()
 
 
 def redact_text(text: str, *, file_name: str = "") -> str:
     """`text` with each secret's value replaced by MARKER. `file_name` chooses, as in
     detect-secrets, the keyword plugin's patterns: in configuration files and YAML a bare
-    `password: value` is a secret; in code the value must be quoted."""
+    `password: value` is a secret; in code the value must be quoted. Text of no file (a chat
+    question, the conversation) is read as both: it may quote either."""
     if "PRIVATE KEY" in text or "PuTTY-User-Key-File" in text:
         text = _mask_private_keys(text)
+    prose = not file_name
     if DOTENV.search(file_name):
-        file_name = "settings.cfg"  # a name detect-secrets reads as a configuration file
-    kind = determine_file_type(file_name)
+        file_name = CONFIGURATION_FILE
+    kind = (determine_file_type(file_name), prose)
     lines = text.split("\n")
     unknown = set(lines).difference(_clean_lines.get(kind, ()))
     if not unknown:
         return text
     scanned = [line for line in unknown if len(line) <= LONGEST_LINE_SCANNED]
-    found = _secrets_by_line(scanned, file_name)
+    found = _secrets_by_line(scanned, file_name, prose=prose)
     _remember_clean(kind, set(scanned).difference(found))
     if len(scanned) == len(unknown) and not found:
         return text
@@ -199,7 +208,7 @@ class RedactingProvider:
         return self.provider.stream_chat(redact_chat(request))
 
 
-def _secrets_by_line(lines: Sequence[str], file_name: str) -> dict[str, set[str]]:
+def _secrets_by_line(lines: Sequence[str], file_name: str, *, prose: bool) -> dict[str, set[str]]:
     """The secrets of each of `lines` that holds any."""
     lowered = "\n".join(lines).lower()
     # Where each line starts in `lowered`: lowering may lengthen a line (U+0130 becomes two).
@@ -217,7 +226,7 @@ def _secrets_by_line(lines: Sequence[str], file_name: str) -> dict[str, set[str]
         for number in set().union(*map(lines_holding, triggers)):
             plugins_by_line.setdefault(number, []).append(plugin)
     found = {
-        lines[number]: _secrets_in_line(lines[number], plugins, file_name)
+        lines[number]: _secrets_in_line(lines[number], plugins, file_name, prose=prose)
         for number, plugins in plugins_by_line.items()
     }
     return {line: secrets for line, secrets in found.items() if secrets}
@@ -233,16 +242,31 @@ def _positions(trigger: Trigger, text: str) -> Iterator[int]:
         position = text.find(trigger, position + 1)
 
 
-def _secrets_in_line(line: str, plugins: Iterable[BasePlugin], file_name: str) -> set[str]:
-    return {
-        secret
-        for plugin in plugins
-        for potential in plugin.analyze_line(filename=file_name, line=line)
-        if potential.secret_value and not _false_positive(potential.secret_value, line, plugin)
+def _secrets_in_line(
+    line: str, plugins: Iterable[BasePlugin], file_name: str, *, prose: bool
+) -> set[str]:
+    found = {secret for plugin in plugins for secret in _findings(plugin, line, file_name)}
+    if prose:
+        found.update(
+            word
+            for plugin in plugins
+            if isinstance(plugin, KeywordDetector)
+            # A configuration file's value runs to the line's end; in prose the words go on.
+            for word in (
+                secret.split()[0] for secret in _findings(plugin, line, CONFIGURATION_FILE)
+            )
+            if _CREDENTIAL_LIKE.fullmatch(word)
+        )
+    return found
+
+
+def _findings(plugin: BasePlugin, line: str, file_name: str) -> Iterator[str]:
+    for potential in plugin.analyze_line(filename=file_name, line=line):
+        value = potential.secret_value or ""
         # Some plugins' findings include the space, quote, `=` or `:` around the value.
-        for secret in [potential.secret_value.strip().strip("\"'").lstrip("=:")]
-        if secret
-    }
+        secret = value.strip().strip("\"'").lstrip("=:")
+        if secret and not _false_positive(value, line, plugin):
+            yield secret
 
 
 def _false_positive(secret: str, line: str, plugin: BasePlugin) -> bool:
@@ -272,7 +296,7 @@ def _redacted_line(line: str, found: dict[str, set[str]]) -> str:
     return re.sub(_AROUND_A_FINDING.format(secrets=secrets), MARKER, line)
 
 
-def _remember_clean(kind: FileType, lines: Iterable[str]) -> None:
+def _remember_clean(kind: tuple[FileType, bool], lines: Iterable[str]) -> None:
     with _clean_lock:
         if sum(map(len, _clean_lines.values())) > CLEAN_LINES_KEPT:
             _clean_lines.clear()

@@ -78,3 +78,17 @@ def test_each_file_a_question_comes_with_is_masked_as_its_own_type_says(api, tok
     assert "YamlSecretValue" not in sent(chat_model)
     assert f"SMTP_PASSWORD={MARKER}" in system_prompt(chat_model)
     assert f"password: {MARKER}" in system_prompt(chat_model)
+
+
+def test_a_question_quoting_a_configuration_file_reaches_the_model_without_its_secrets(
+    api, tokens, chat_model
+):
+    question = (
+        "My .env has DB_PASSWORD=Hist0rySecretValue-42 and the app says:\npassword: Yaml5ecret-88"
+    )
+
+    ask(api, tokens["alice"], question)
+
+    assert sent_messages(chat_model) == [
+        ("user", f"My .env has DB_PASSWORD={MARKER} and the app says:\npassword: {MARKER}")
+    ]

@@ -344,3 +344,24 @@ def test_masking_a_masked_text_changes_nothing():
     once = redact_text("\n".join(sample.line for sample in SAMPLES), file_name="app/settings.py")
 
     assert redact_text(once, file_name="app/settings.py") == once
+
+
+def test_text_of_no_file_is_read_as_configuration_too_but_code_in_it_keeps_its_names():
+    text = "\n".join(
+        [
+            "SMTP_PASSWORD=EnvFileSecretValue-77 is what the .env says",
+            "password: CorrectHorseBatteryStaple9911",
+            "def login(password: str, secret_key: bytes) -> None:",
+            "    if not password_ok: raise ValueError('password too short')",
+            "secret_key = settings.SECRET_KEY_2",
+        ]
+    )
+
+    assert redact_text(text).split("\n") == [
+        f"SMTP_PASSWORD={MARKER} is what the .env says",
+        f"password: {MARKER}",
+        "def login(password: str, secret_key: bytes) -> None:",
+        "    if not password_ok: raise ValueError('password too short')",
+        "secret_key = settings.SECRET_KEY_2",
+    ]
+    assert redact_text(text, file_name="app.py") == text  # code: a secret there is quoted
