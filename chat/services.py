@@ -33,7 +33,7 @@ from codesuggest.providers import (
     redact_text,
 )
 from projects import retrieval
-from projects.exclusions import context_exclusions
+from projects.exclusions import NOTHING_EXCLUDED, ContextExclusions, context_exclusions
 from projects.features import provider_config
 from projects.models import Group, Project, User
 
@@ -121,18 +121,46 @@ def _visible_project(user: User, project_id: int) -> Project:
 
 
 def context_not_excluded(
-    resource: Resource, additional_context: Sequence[dict[str, Any]]
+    user: User, resource: Resource, additional_context: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The additional context less the files that the resource's project excludes."""
-    if resource.project_id is None or not additional_context:
-        return list(additional_context)
-    project = Project.objects.select_related("group").filter(pk=resource.project_id).first()
-    exclusions = context_exclusions(project)
+    """The additional context less the files that their project excludes: the resource's, or
+    for a question about none, the project each file names (`metadata.project`, as GitLab's
+    language server sends it from an editor, with no resource) if the user may see it."""
+    if resource.project_id is not None:
+        project = Project.objects.select_related("group").filter(pk=resource.project_id).first()
+        rules = context_exclusions(project)
+        return [item for item in additional_context if not _excluded(item, rules)]
+    rules_by_path = {
+        path: context_exclusions(project)
+        for path in {_named_project(item) for item in additional_context} - {""}
+        if (project := Project.objects.visible_to(user, full_path=path)) is not None
+    }
     return [
         item
         for item in additional_context
-        if not any(exclusions.excludes(path) for path in _file_paths(item))
+        if not _excluded(item, rules_by_path.get(_named_project(item), NOTHING_EXCLUDED))
     ]
+
+
+def project_of_context(
+    user: User, resource: Resource, additional_context: Sequence[dict[str, Any]]
+) -> Resource:
+    """The resource; for a question about none, the project that all its files name, if the
+    user may see it, so that its index answers as for a question about the project."""
+    if resource.type:
+        return resource
+    named = {_named_project(item) for item in additional_context} - {""}
+    project = Project.objects.visible_to(user, full_path=named.pop()) if len(named) == 1 else None
+    return Resource(project_id=project.pk) if project is not None else resource
+
+
+def _excluded(item: dict[str, Any], rules: ContextExclusions) -> bool:
+    return any(rules.excludes(path) for path in _file_paths(item))
+
+
+def _named_project(item: dict[str, Any]) -> str:
+    project = (item.get("metadata") or {}).get("project")
+    return project if item["category"] in FILE_CATEGORIES and isinstance(project, str) else ""
 
 
 def _file_paths(item: dict[str, Any]) -> list[str]:
@@ -162,6 +190,7 @@ def question_submit(
     # Here, so that the REST endpoint and GraphQL's aiAction share one budget, counted after
     # their checks (a refused question costs nothing) and before anything is stored.
     enforce_chat_rate_limit(user_id=user.pk)
+    resource = project_of_context(user, resource, additional_context)
     if client_subscription_id:
         with relay_required("nothing was asked"):
             relay.stream_reset(user.pk, client_subscription_id)
@@ -177,7 +206,7 @@ def question_submit(
             resource_id=resource.id,
             project_id=resource.project_id,
             resource_description=resource.description,
-            additional_context=context_not_excluded(resource, additional_context),
+            additional_context=context_not_excluded(user, resource, additional_context),
             referer_url=referer_url or "",
             client_subscription_id=client_subscription_id or "",
             with_clean_history=with_clean_history,

@@ -100,3 +100,31 @@ def test_another_projects_rules_do_not_apply(api, tokens, chat_model, world):
     )
 
     assert SECRET in system_prompt(chat_model)
+
+
+def language_server_file(world, relative_path: str, content: str) -> dict:
+    """A file as GitLab's language server attaches it from an editor: named by its URI, with
+    its project and its path there in the metadata, and no resource to the question."""
+    return {
+        "category": "file",
+        "id": f"file:///home/bob/tools/{relative_path}",
+        "content": content,
+        "metadata": {"project": world.project.full_path, "relativePath": relative_path},
+    }
+
+
+def test_a_file_sent_with_no_resource_is_excluded_by_the_project_it_names(
+    api, tokens, chat_model, world
+):
+    world.project.context_exclusions = "config/secrets.yml"
+    world.project.save()
+    context = [
+        language_server_file(world, "config/secrets.yml", SECRET),
+        language_server_file(world, "app/models/user.rb", USER_MODEL),
+    ]
+
+    response = ask(api, tokens["bob"], "What does this code do?", additional_context=context)
+
+    assert response.status_code == 201
+    assert SECRET not in system_prompt(chat_model)
+    assert USER_MODEL in system_prompt(chat_model)

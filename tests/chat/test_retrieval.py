@@ -64,3 +64,25 @@ def test_a_question_without_a_project_gets_no_snippet(api, tokens, chat_model):
     ask(api, tokens["bob"], QUESTION)
 
     assert SNIPPET_LINE not in system_prompt(chat_model)
+
+
+def files_of(project) -> list[dict]:
+    """A file as GitLab's language server attaches it, naming its project, with no resource."""
+    return [{**USER_FILE, "metadata": {"project": project.full_path}}]
+
+
+def test_a_question_whose_files_name_an_indexed_project_gets_its_snippets(
+    api, tokens, chat_model, world
+):
+    ask(api, tokens["bob"], QUESTION, additional_context=files_of(world.project))
+
+    assert SNIPPET_LINE in system_prompt(chat_model)
+
+
+def test_files_naming_a_project_the_user_may_not_see_bring_none_of_its_code(
+    api, tokens, chat_model, world
+):
+    response = ask(api, tokens["charlie"], QUESTION, additional_context=files_of(world.project))
+
+    assert response.status_code == 201
+    assert SNIPPET_LINE not in system_prompt(chat_model)
