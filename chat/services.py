@@ -397,6 +397,7 @@ def references_of(question: Message, project: Project | None) -> References:
     return References(
         project_key=project.index_key if project else None,
         documents=tuple((item["id"], item["content"]) for item in question.additional_context),
+        excluded=context_exclusions(project).excludes,
     )
 
 

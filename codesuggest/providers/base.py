@@ -120,6 +120,9 @@ class References:
 
     project_key: str | None = None
     documents: tuple[tuple[str, str], ...] = ()
+    # The project's files never to read (its context exclusion rules, as they are now: its index
+    # may be older than a rule).
+    excluded: Callable[[str], bool] = lambda path: False
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ class LocalProvider(BaseProvider):
             question=question,
             project_key=request.references.project_key,
             documents=request.references.documents,
+            excluded=request.references.excluded,
         )
         return Candidate(text=answer)
 

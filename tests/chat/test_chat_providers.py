@@ -111,6 +111,33 @@ def test_the_local_engine_cites_the_indexed_code_of_the_project_asked_about(
     assert "invoice_total" in response.json()
 
 
+
+def test_the_local_engine_never_cites_a_file_excluded_since_it_was_indexed(
+    api, tokens, settings, tmp_path, world
+):
+    settings.CHAT_PROVIDER = "local"
+    settings.LOCAL_ENGINE_DIR = tmp_path / "engine"
+    checkout = tmp_path / "checkout"
+    (checkout / "billing").mkdir(parents=True)
+    (checkout / "billing" / "rules.py").write_text(
+        "def invoice_discount(total):\n    return total * 0.42  # not for the model's eyes\n"
+    )
+    call_command("index_repository", world.project.full_path, str(checkout))
+    world.project.context_exclusions = "billing/"
+    world.project.save()
+
+    response = ask(
+        api,
+        tokens["alice"],
+        "How is the invoice discount computed?",
+        resource_type="project",
+        resource_id=world.project.pk,
+    )
+
+    assert response.status_code == 201
+    assert "invoice_discount" not in response.json()
+    assert "0.42" not in response.json()
+
 def test_a_resource_reaches_every_provider_in_the_system_prompt(api, tokens, chat_model, world):
     ask(api, tokens["alice"], "Hi", resource_type="project", resource_id=world.project.pk)
 

@@ -218,11 +218,18 @@ class LocalEngine:
         return corpora.missing_base_models(self.data_dir / "base", languages=languages)
 
     def answer_question(
-        self, *, question: str, project_key: str | None, documents: Sequence[tuple[str, str]]
+        self,
+        *,
+        question: str,
+        project_key: str | None,
+        documents: Sequence[tuple[str, str]],
+        excluded: Callable[[str], bool] = project.nothing_excluded,
     ) -> str:
-        """Passages of the indexed code and the documents most relevant to the question."""
+        """Passages of the indexed code (but the `excluded` files) and the documents most
+        relevant to the question."""
         indexed = project.indexed_texts(self._project_dir(project_key)) if project_key else []
-        return chat.answer(question, [*indexed, *documents])
+        readable = [(path, text) for path, text in indexed if not excluded(path)]
+        return chat.answer(question, [*readable, *documents])
 
     def indexed_files(self, project_key: str) -> dict[str, pathlib.Path]:
         """The project's indexed files: each one's path in the checkout and its blob."""
