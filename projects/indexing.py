@@ -100,6 +100,23 @@ def forget_code(*, index_key: str) -> None:
     logger.info("The code of %s, deleted, is forgotten", index_key)
 
 
+def forget_excluded_code(*, project: Project) -> None:
+    """Take the files the project's rules exclude now out of its index, at once rather than at
+    its next run: the local engine would suggest their code meanwhile."""
+    engine = LocalEngine(settings.LOCAL_ENGINE_DIR)
+    excluded = context_exclusions(project).excludes
+    if not any(map(excluded, engine.indexed_files(project.index_key))):
+        return  # never indexed, or nothing of it excluded: nothing to write, not even a lock
+    with _project_lock(project.index_key, wait=True):
+        if not engine.forget_files(project_key=project.index_key, excluded=excluded):
+            return
+        files = engine.indexed_files(project.index_key)
+        retrieval.update_index(project_key=project.index_key, files=files)
+        chunks = retrieval.window_count(project.index_key)
+        ProjectIndex.objects.filter(project=project).update(files=len(files), chunks=chunks)
+    logger.info("Files now excluded left the index of %s", project.full_path)
+
+
 def projects_with_git_sources() -> list[int]:
     return list(ProjectIndex.objects.exclude(git_url="").values_list("pk", flat=True))
 

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from projects.models import ProjectIndex
 from tests.completions.conftest import COMPLETIONS
 
 INDEXED_FILE = """import widgets
@@ -164,3 +165,19 @@ def test_a_file_excluded_after_indexing_leaves_the_index_at_the_next_run(
     assert report.getvalue() == "0 indexed, 0 unchanged, 1 skipped, 1 removed\n"
     [choice] = complete(api, bob_token, project_path="acme/platform/tools")["choices"]
     assert "turbo" not in choice["text"]
+
+
+@pytest.mark.parametrize("rule_of", ["project", "subgroup"])
+def test_a_file_excluded_after_indexing_leaves_the_index_once_the_rule_is_saved(
+    api, world, bob_token, local_engine, django_capture_on_commit_callbacks, rule_of
+):
+    call_command("index_repository", "acme/platform/tools", str(local_engine))
+    namespace = getattr(world, rule_of)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        namespace.context_exclusions = "/frob.py"
+        namespace.save()
+
+    [choice] = complete(api, bob_token, project_path="acme/platform/tools")["choices"]
+    assert "turbo" not in choice["text"]
+    assert ProjectIndex.objects.get(project=world.project).files == 0

@@ -231,6 +231,10 @@ class LocalEngine:
         readable = [(path, text) for path, text in indexed if not excluded(path)]
         return chat.answer(question, [*readable, *documents])
 
+    def forget_files(self, *, project_key: str, excluded: Callable[[str], bool]) -> int:
+        """Take the files `excluded` names out of the project's index; how many left it."""
+        return project.forget_files(self._project_dir(project_key), excluded)
+
     def indexed_files(self, project_key: str) -> dict[str, pathlib.Path]:
         """The project's indexed files: each one's path in the checkout and its blob."""
         return project.indexed_files(self._project_dir(project_key))

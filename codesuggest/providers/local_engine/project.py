@@ -122,6 +122,21 @@ def index_repository(
     return IndexReport(indexed=indexed, unchanged=unchanged, skipped=skipped, removed=removed)
 
 
+def forget_files(project_dir: pathlib.Path, excluded: Callable[[str], bool]) -> int:
+    """Take the files `excluded` names out of the index without reading the checkout, which
+    may be gone (a rule added since the files were indexed); how many files left it."""
+    manifest_path = project_dir / "manifest.json"
+    if not manifest_path.exists():
+        return 0
+    with exclusive(project_dir / ".lock"):
+        old = json.loads(manifest_path.read_text())
+        kept = {relative: entry for relative, entry in old.items() if not excluded(relative)}
+        if len(kept) != len(old):
+            _rebuild_tables(project_dir, kept)
+            _write_json(manifest_path, kept)
+    return sum(1 for relative, entry in old.items() if entry["digest"] and relative not in kept)
+
+
 def indexed_texts(project_dir: pathlib.Path) -> list[tuple[str, str]]:
     """(path, content) of every indexed file, for chat answers."""
     return [(relative, blob.read_text()) for relative, blob in indexed_files(project_dir).items()]
