@@ -30,6 +30,7 @@ from typing import cast
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 from detect_secrets.filters import heuristic
 from detect_secrets.plugins.base import BasePlugin
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
 from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
 from detect_secrets.plugins.keyword import DENYLIST, KeywordDetector
 from detect_secrets.util.filetype import FileType, determine_file_type
@@ -73,7 +74,7 @@ TRIGGERS: dict[str, tuple[Trigger, ...]] = {
     "Artifactory Credentials": ("akc", re.compile(r"ap[\da-f]")),
     "AWS Access Key": ("a3t", "abia", "acca", "akia", "asia", "aws"),
     "Azure Storage Account access key": ("accountkey=",),
-    "Basic Auth Credentials": (re.compile(r"://[^\s/@:]+:[^\s/@:]+@"),),
+    "Basic Auth Credentials": (re.compile(r"://[^\s/@:]*:[^\s/@:]+@"),),
     "Cloudant Credentials": (
         "cloudant",
         re.compile(r"cl(?:oudant|ou)?[-_]?(?:api)?(?:key|pw|pass|token)"),
@@ -119,12 +120,20 @@ _CONTENT = re.compile(f"(?:{_DECORATION})*(.*?)(?:{_DECORATION})*", re.DOTALL)
 _KEY_MATERIAL = re.compile(r"(?:[A-Za-z0-9+/=]|\\[nr])*|[A-Z][A-Za-z0-9-]*:.*")
 
 
+class _BasicAuthDetector(BasicAuthDetector):
+    """detect-secrets' plugin for a URL's credentials, which also finds a password given with no
+    user name, as Redis URLs give it (`redis://:password@host`)."""
+
+    denylist = [re.compile(r"://[^:/?#\[\]@!$&'()*+,;=\s]*:([^:/?#\[\]@!$&'()*+,;=\s]+)@")]
+
+
 def _plugins() -> list[BasePlugin]:
     """detect-secrets' plugins with their defaults, as its own `default_settings` has them.
     None verifies what it finds (which would send the secret to its issuer): detect-secrets
     verifies only when its settings ask, which they never do here."""
     # Annotated with an unbound TypeVar, which mypy reads as a class of nothing.
     classes = cast(dict[str, type[BasePlugin]], get_mapping_from_secret_type_to_class())
+    classes[_BasicAuthDetector.secret_type] = _BasicAuthDetector
     return [cls() for kind, cls in sorted(classes.items()) if kind not in LEFT_OUT]
 
 

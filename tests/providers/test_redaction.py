@@ -365,3 +365,11 @@ def test_text_of_no_file_is_read_as_configuration_too_but_code_in_it_keeps_its_n
         "secret_key = settings.SECRET_KEY_2",
     ]
     assert redact_text(text, file_name="app.py") == text  # code: a secret there is quoted
+
+
+def test_a_urls_password_is_masked_with_no_user_name_before_it():
+    text = 'BROKER_URL = "redis://:s3cret-pass@cache:6379/0"\nHOME = "http://example.com:8080/"'
+
+    assert redact_text(text, file_name="settings.py") == (
+        f'BROKER_URL = "redis://:{MARKER}@cache:6379/0"\nHOME = "http://example.com:8080/"'
+    )
