@@ -85,7 +85,10 @@ def every_plugin_on_every_line(text: str) -> Callable[[int], object]:
     plugins = [plugin for plugin, _ in redaction.PLUGINS]
 
     def run(number: int) -> object:
-        return [redaction._secrets_in_line(line, plugins, "models.py") for line in text.split("\n")]
+        return [
+            redaction._secrets_in_line(line, plugins, "models.py", prose=False)
+            for line in text.split("\n")
+        ]
 
     return run
 
@@ -137,7 +140,7 @@ def types_found(line: str, file_name: str) -> list[str]:
     return [
         plugin.secret_type
         for plugin, _ in redaction.PLUGINS
-        if redaction._secrets_in_line(line, [plugin], file_name)
+        if redaction._secrets_in_line(line, [plugin], file_name, prose=False)
     ]
 
 

@@ -29,7 +29,7 @@ from typing import cast
 
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 from detect_secrets.filters import heuristic
-from detect_secrets.plugins.base import BasePlugin
+from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
 from detect_secrets.plugins.basic_auth import BasicAuthDetector
 from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
 from detect_secrets.plugins.keyword import DENYLIST, KeywordDetector
@@ -75,6 +75,7 @@ TRIGGERS: dict[str, tuple[Trigger, ...]] = {
     "AWS Access Key": ("a3t", "abia", "acca", "akia", "asia", "aws"),
     "Azure Storage Account access key": ("accountkey=",),
     "Basic Auth Credentials": (re.compile(r"://[^\s/@:]*:[^\s/@:]+@"),),
+    "Bearer Token": ("bearer",),
     "Cloudant Credentials": (
         "cloudant",
         re.compile(r"cl(?:oudant|ou)?[-_]?(?:api)?(?:key|pw|pass|token)"),
@@ -127,14 +128,28 @@ class _BasicAuthDetector(BasicAuthDetector):
     denylist = [re.compile(r"://[^:/?#\[\]@!$&'()*+,;=\s]*:([^:/?#\[\]@!$&'()*+,;=\s]+)@")]
 
 
+class _BearerTokenDetector(RegexBasedDetector):
+    """A token sent as `Authorization: Bearer ...`, which no plugin of detect-secrets finds
+    unless its issuer's prefix gives it away."""
+
+    secret_type = "Bearer Token"  # noqa: S105 (a kind of secret, not one)
+    denylist = [re.compile(r"\b[Bb]earer\s+([\w~+/.-]{16,}=*)")]
+
+
+# Plugins of this service's, beside (or instead of, for the same type) detect-secrets' own.
+OWN_PLUGINS: tuple[type[BasePlugin], ...] = (_BasicAuthDetector, _BearerTokenDetector)
+
+
 def _plugins() -> list[BasePlugin]:
-    """detect-secrets' plugins with their defaults, as its own `default_settings` has them.
-    None verifies what it finds (which would send the secret to its issuer): detect-secrets
-    verifies only when its settings ask, which they never do here."""
+    """detect-secrets' plugins with their defaults, as its own `default_settings` has them, and
+    this service's. None verifies what it finds (which would send the secret to its issuer):
+    detect-secrets verifies only when its settings ask, which they never do here."""
     # Annotated with an unbound TypeVar, which mypy reads as a class of nothing.
     classes = cast(dict[str, type[BasePlugin]], get_mapping_from_secret_type_to_class())
-    classes[_BasicAuthDetector.secret_type] = _BasicAuthDetector
-    return [cls() for kind, cls in sorted(classes.items()) if kind not in LEFT_OUT]
+    plugins = [cls() for cls in [*classes.values(), *OWN_PLUGINS]]
+    # The last of a type wins: this service's.
+    by_type = {plugin.secret_type: plugin for plugin in plugins}
+    return [plugin for kind, plugin in sorted(by_type.items()) if kind not in LEFT_OUT]
 
 
 def _triggers(plugin: BasePlugin) -> tuple[Trigger, ...]:
