@@ -5,6 +5,7 @@ from typing import Any
 
 from codesuggest.api import errors
 from codesuggest.api.params import Param
+from projects.models import FULL_PATH_MAX_LENGTH
 
 MAX_FILE_CHARS = 400_000
 
@@ -29,7 +30,7 @@ COMPLETION_PARAMS = {
     ),
     "intent": Param(str, choices=("completion", "generation")),
     "stream": Param(bool, default=False),
-    "project_path": Param(str),
+    "project_path": Param(str, max_length=FULL_PATH_MAX_LENGTH),
     "generation_type": Param(str, choices=("comment", "empty_function", "small_file")),
     "user_instruction": Param(str),
     "context": Param(list, allow_blank=False, items=CONTEXT_ITEM),

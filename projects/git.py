@@ -7,12 +7,13 @@ is allowed only the transports named here (GIT_ALLOW_PROTOCOL). A URL may carry 
 (https://user:token@host/…): they are masked wherever a URL or git's messages are shown.
 """
 
+import ipaddress
 import os
 import re
 import signal
 import subprocess
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +26,8 @@ _SCP_LIKE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:
 # (git takes a password holding an unescaped "@" whole).
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s]+@")
 MASK = "***"
+# A host name's characters, in any script: internationalized names are host names too.
+_HOST_NAME = re.compile(r"[\w.-]+")
 # git check-ref-format's rules for a branch, and none may start with "-" (an option to git).
 _BRANCH = re.compile(r"^(?!-)(?!.*(?:\.\.|@\{|//|/\.|\.lock/|\.lock$))[^\x00-\x20~^:?*\[\\\x7f]+$")
 # One git command (a clone of a large repository is one fetch): past this it is stopped.
@@ -56,7 +59,7 @@ def validate_git_url(url: str) -> None:
         raise ValidationError("A Git URL holds no spaces or control characters.", code="git_url")
     if _SCP_LIKE.match(url):
         return
-    parts = urlsplit(url)
+    parts = _readable_parts(url)
     schemes = allowed_schemes()
     if parts.scheme not in schemes:
         raise ValidationError(
@@ -71,8 +74,37 @@ def validate_git_url(url: str) -> None:
     host, user = unquote(parts.hostname or ""), unquote(parts.username or "")
     if not host or host.startswith("-") or not parts.path.strip("/"):
         raise ValidationError("The URL needs a host and a repository path.", code="git_url")
+    if not _is_host(host):
+        raise ValidationError("The URL's host is no host name or IP address.", code="git_url")
     if user.startswith("-"):
         raise ValidationError("The URL's user name may not start with '-'.", code="git_url")
+
+
+def _readable_parts(url: str) -> SplitResult:
+    """`url` split, with its port read. urlsplit raises ValueError for a bracketed host that is
+    no IP address or a host that NFKC normalization would change ("a℀b"), .port for a port that
+    is no number up to 65535: refused when saved, not a 500 on the admin's page."""
+    unreadable = ValidationError("The URL's host or port cannot be read.", code="git_url")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise unreadable from None
+    if port == 0:  # .port takes it, but no server listens there
+        raise unreadable
+    return parts
+
+
+def _is_host(host: str) -> bool:
+    """A host name (letters of any script, digits, '.', '-', '_') or an IP address: not, for
+    example, "%ZZ", which names no host."""
+    if _HOST_NAME.fullmatch(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def validate_git_branch(branch: str) -> None:

@@ -21,6 +21,9 @@ from projects.git import validate_git_branch, validate_git_url
 # none twice in a row; never ending in ".git" or ".atom" (those would clash with Git URLs).
 PATH_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|[_.-](?=[A-Za-z0-9]))*$")
 RESERVED_SUFFIXES = (".git", ".atom")
+# The longest full path (group/subgroup/project) a group or project may have: a longer one names
+# none, and is refused before the database is asked (SQLite fails a LIKE pattern past 50 kB).
+FULL_PATH_MAX_LENGTH = 2048
 
 
 def validate_path(path: str) -> None:
@@ -91,7 +94,7 @@ class Group(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="subgroups"
     )
-    full_path = models.CharField(max_length=2048, editable=False)
+    full_path = models.CharField(max_length=FULL_PATH_MAX_LENGTH, editable=False)
     code_suggestions = models.BooleanField(
         default=True, help_text="Namespace setting: code suggestions for this group's projects."
     )
@@ -181,6 +184,8 @@ class Visibility(models.TextChoices):
 
 class ProjectQuerySet(models.QuerySet):
     def by_full_path(self, full_path: str) -> "Project | None":
+        if len(full_path) > FULL_PATH_MAX_LENGTH:
+            return None
         return self.select_related("group").filter(full_path__iexact=full_path).first()
 
     def visible_to(
@@ -200,7 +205,7 @@ class Project(models.Model):
     name = models.CharField(max_length=255)
     path = models.CharField(max_length=255, validators=[validate_path])
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="projects")
-    full_path = models.CharField(max_length=2048, editable=False)
+    full_path = models.CharField(max_length=FULL_PATH_MAX_LENGTH, editable=False)
     visibility = models.CharField(
         max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
     )

@@ -3,6 +3,7 @@
 import codecs
 import json
 import math
+import re
 from typing import Any
 
 from django.conf import settings
@@ -14,11 +15,16 @@ from rest_framework.exceptions import ParseError
 # and then raise RecursionError, and every function that walks the result recursively could
 # too.
 MAX_DEPTH = 100
+# Half a UTF-16 surrogate pair: json joins a whole pair ("\\ud83d\\ude00") into the character it
+# encodes, but reads an escape with no partner ("\\ud800") as a code point no codec encodes, and
+# a body in UTF-7 (its charset may say so) can hold one too.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, but a body nested deeper than MAX_DEPTH, or holding a number too large
-    for a float (`1e400` would read as infinity), is malformed: a 400 like any other."""
+    for a float (`1e400` would read as infinity) or half a surrogate pair, is malformed: a 400
+    like any other."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
@@ -39,7 +45,28 @@ def loads(text: str) -> Any:
         raise ParseError(f"JSON parse error - {exc}") from None
     if _deeper_than(data, MAX_DEPTH):
         raise _too_deep()
+    if (surrogate := _lone_surrogate(data)) is not None:
+        raise ParseError(
+            f"JSON parse error - \\u{ord(surrogate):04x} is half a surrogate pair, not a character"
+        )
     return data
+
+
+def _lone_surrogate(data: Any) -> str | None:
+    """Half a surrogate pair in any key or string of `data` (walked without recursion): the
+    cache key, database row or model request built from it would fail."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if found := _SURROGATE.search(item):
+                return found.group()
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
 
 
 def _too_deep() -> ParseError:
