@@ -111,7 +111,7 @@ def timed_on_cpu(action: Callable[[], object], cpu_samples: list[float]) -> floa
 
 
 def leave_out(path: str) -> Callable[[str], bool]:
-    return lambda other: retrieval.is_current_file(other, path)
+    return lambda other: retrieval.is_named(other, path)
 
 
 def latency(args: argparse.Namespace) -> None:

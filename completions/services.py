@@ -79,8 +79,8 @@ class SuggestionRequest:
     def _not_to_retrieve(self, path: str) -> bool:
         """This file, those the editor sent already and the excluded ones."""
         return (
-            retrieval.is_current_file(path, self.file_name)
-            or any(name == path for name, _ in self.context)
+            retrieval.is_named(path, self.file_name)
+            or any(retrieval.is_named(path, name) for name, _ in self.context)
             or self.exclusions.excludes(path)
         )
 

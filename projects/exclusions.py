@@ -6,7 +6,11 @@ when any of them excludes it, so that a group's rule cannot be undone by a subgr
 """
 
 import functools
+import posixpath
+import re
+import unicodedata
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 import pathspec
 
@@ -21,10 +25,10 @@ class ContextExclusions:
     rule_sets: tuple[tuple[str, ...], ...] = ()
 
     def excludes(self, path: str) -> bool:
-        """Whether the file at `path` (relative to the repository's root) must stay out of
-        every prompt, index and retrieval."""
-        relative = _relative(path)
-        return any(_compiled(rules).match_file(relative) for rules in self.rule_sets)
+        """Whether the file at `path` (relative to the repository's root, or as an editor names
+        it: see repository_paths) must stay out of every prompt, index and retrieval."""
+        paths = repository_paths(path)
+        return any(_compiled(rules).match_file(p) for rules in self.rule_sets for p in paths)
 
 
 NOTHING_EXCLUDED = ContextExclusions()
@@ -63,13 +67,53 @@ def _exclusions_of(project: Project) -> ContextExclusions:
     )
 
 
-def _relative(path: str) -> str:
-    """An editor's file name as the rules read it: "/" between directories, no leading "/" or
-    "./" (editors on Windows send backslashes; some send a path from the root)."""
-    path = path.replace("\\", "/")
-    while path.startswith(("/", "./")):
-        path = path.removeprefix(".").lstrip("/")
-    return path
+# A URI's scheme and authority ("file://", "vscode-remote://ssh-remote%2Bhost"); a letter and
+# a colon alone are a Windows drive.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
+_DRIVE = re.compile(r"[A-Za-z]:")
+# Whitespace and dots ending a part of a name (not a "." or ".." part), which Windows drops.
+_PART_END = re.compile(r"(?<=[^/\\.\s])[\s.]+(?=[/\\]|$)")
+
+
+@functools.lru_cache(maxsize=4096)  # retrieval asks it of each candidate snippet's path
+def repository_paths(file_name: str) -> frozenset[str]:
+    """The paths in the repository that a client's `file_name` may stand for: the name as given
+    and as Windows or a Unicode-folding client reads it (_folded), each with "/" between parts
+    and "//", "." and ".." resolved. A name from an unknown root (absolute, a drive, a URI, or
+    climbing above its start) stands for each of its tails at a "/", as the checkout may start
+    at any of them: for exclusion, matching too many is safe, too few a leak."""
+    readings = {file_name, _folded(file_name)}
+    return frozenset(path for reading in readings for path in _paths_read(reading))
+
+
+def _folded(name: str) -> str:
+    """`name` with full-width and other compatibility characters as their plain forms (NFKC),
+    without invisible format characters (zero-width spaces and joiners, byte order marks), and
+    without the whitespace and dots around it or ending its parts."""
+    name = unicodedata.normalize("NFKC", name)
+    name = "".join(character for character in name if unicodedata.category(character) != "Cf")
+    return _PART_END.sub("", name.strip())
+
+
+def _paths_read(name: str) -> list[str]:
+    path, rooted = _path_and_root(name)
+    path = posixpath.normpath(path)
+    climbs = path == ".." or path.startswith("../")
+    parts = [part for part in path.split("/") if part not in ("", ".", "..")]
+    if rooted or climbs:
+        return ["/".join(parts[start:]) for start in range(len(parts))]
+    return ["/".join(parts)] if parts else []
+
+
+def _path_and_root(name: str) -> tuple[str, bool]:
+    """`name`'s path with "/" between its parts, and whether it starts at a root the rules
+    cannot know (a URI's, a drive's or "/")."""
+    if _URI.match(name):
+        return unquote(urlsplit(name).path).replace("\\", "/"), True
+    path = name.replace("\\", "/")
+    if _DRIVE.match(path):
+        return path[2:], True
+    return path, path.startswith("/")
 
 
 @functools.lru_cache(maxsize=1024)

@@ -28,6 +28,7 @@ import tantivy
 from django.conf import settings
 
 from codesuggest.providers.local_engine.project import exclusive, safe_name
+from projects.exclusions import repository_paths
 
 WINDOW_LINES = 20
 STRIDE_LINES = 10
@@ -186,11 +187,11 @@ def _overlap(a: Snippet, b: Snippet) -> bool:
     return a.path == b.path and abs(a.first_line - b.first_line) < WINDOW_LINES
 
 
-def is_current_file(path: str, file_name: str) -> bool:
-    """Whether the indexed `path` is the editor's `file_name`, which may be absolute or use
-    backslashes: the file's path in the checkout ends it."""
-    file_name = file_name.replace("\\", "/")
-    return file_name == path or file_name.endswith("/" + path)
+def is_named(path: str, file_name: str) -> bool:
+    """Whether the indexed `path` is the file a client names `file_name` (the file being edited,
+    one it sends along), read as context exclusions read it (an absolute name or URI by its
+    tails)."""
+    return path in repository_paths(file_name)
 
 
 class _Searchers:

@@ -155,8 +155,10 @@ def test_the_file_being_edited_is_never_retrieved(api, bob_token, model, file_na
 
 
 @pytest.mark.usefixtures("checkout")
-def test_a_file_the_editor_sent_is_not_sent_twice(api, bob_token, model):
-    sent = {"type": "file", "name": "billing/rates.py", "content": RATES}
+# GitLab's language server names the open tabs it sends by their URIs.
+@pytest.mark.parametrize("name", ["billing/rates.py", "file:///home/dev/tools/billing/rates.py"])
+def test_a_file_the_editor_sent_is_not_sent_twice(api, bob_token, model, name):
+    sent = {"type": "file", "name": name, "content": RATES}
 
     api.post(COMPLETIONS, suggestion_body(context=[sent]), token=bob_token)
 
