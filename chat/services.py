@@ -4,7 +4,7 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +61,13 @@ def chat_features_available(user: User) -> list[str]:
 # The additional-context categories that carry a file's text, named by its path in `id` or in
 # the metadata's `relativePath` (where GitLab's language server puts it).
 FILE_CATEGORIES = ("file", "snippet")
+# Git's output from the user's checkout (a diff, a log); a diff's sections are each about a file:
+# the lines naming it (`--- a/path`, `+++ b/path`, a rename's or copy's) end its header.
+GIT_CATEGORY = "local_git"
+_DIFF_SECTION = re.compile(r"(?m)^(?=diff --git )")
+_DIFF_PATH = re.compile(
+    r'(?m)^(?:--- "?a/|\+\+\+ "?b/|rename from |rename to |copy from |copy to )(.+?)"?\t?$'
+)
 
 
 @dataclass(frozen=True)
@@ -129,17 +136,18 @@ def context_not_excluded(
     if resource.project_id is not None:
         project = Project.objects.select_related("group").filter(pk=resource.project_id).first()
         rules = context_exclusions(project)
-        return [item for item in additional_context if not _excluded(item, rules)]
-    rules_by_path = {
-        path: context_exclusions(project)
-        for path in {_named_project(item) for item in additional_context} - {""}
-        if (project := Project.objects.visible_to(user, full_path=path)) is not None
-    }
-    return [
-        item
-        for item in additional_context
-        if not _excluded(item, rules_by_path.get(_named_project(item), NOTHING_EXCLUDED))
-    ]
+        allowed = [_within_rules(item, rules) for item in additional_context]
+    else:
+        rules_by_path = {
+            path: context_exclusions(project)
+            for path in {_named_project(item) for item in additional_context} - {""}
+            if (project := Project.objects.visible_to(user, full_path=path)) is not None
+        }
+        allowed = [
+            _within_rules(item, rules_by_path.get(_named_project(item), NOTHING_EXCLUDED))
+            for item in additional_context
+        ]
+    return [item for item in allowed if item is not None]
 
 
 def project_of_context(
@@ -154,13 +162,26 @@ def project_of_context(
     return Resource(project_id=project.pk) if project is not None else resource
 
 
-def _excluded(item: dict[str, Any], rules: ContextExclusions) -> bool:
-    return any(rules.excludes(path) for path in _file_paths(item))
+def _within_rules(item: dict[str, Any], rules: ContextExclusions) -> dict[str, Any] | None:
+    """The item as the rules let it reach the model: a file they exclude not at all, a Git diff
+    without the sections about the files they exclude."""
+    if any(rules.excludes(path) for path in _file_paths(item)):
+        return None
+    if item["category"] == GIT_CATEGORY:
+        content = _diff_without(item["content"], rules.excludes)
+        return {**item, "content": content} if content.strip() else None
+    return item
+
+
+def _diff_without(diff: str, excluded: Callable[[str], bool]) -> str:
+    sections = _DIFF_SECTION.split(diff)
+    return "".join(s for s in sections if not any(map(excluded, _DIFF_PATH.findall(s))))
 
 
 def _named_project(item: dict[str, Any]) -> str:
     project = (item.get("metadata") or {}).get("project")
-    return project if item["category"] in FILE_CATEGORIES and isinstance(project, str) else ""
+    of_a_project = item["category"] in (*FILE_CATEGORIES, GIT_CATEGORY)
+    return project if of_a_project and isinstance(project, str) else ""
 
 
 def _file_paths(item: dict[str, Any]) -> list[str]:
@@ -384,7 +405,9 @@ def retrieved_context(question: Message, project: Project | None) -> list[dict[s
     snippets = retrieval.snippets_like(
         project_key=project.index_key,
         code="\n".join([*selected, question.content]),
-        leave_out=lambda path: path in sent or exclusions.excludes(path),
+        leave_out=lambda path: (
+            any(retrieval.is_named(path, name) for name in sent) or exclusions.excludes(path)
+        ),
     )
     return [
         {"category": "snippet", "id": f"{s.path}:{s.first_line}", "content": s.text}

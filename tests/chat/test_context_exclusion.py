@@ -128,3 +128,24 @@ def test_a_file_sent_with_no_resource_is_excluded_by_the_project_it_names(
     assert response.status_code == 201
     assert SECRET not in system_prompt(chat_model)
     assert USER_MODEL in system_prompt(chat_model)
+
+
+def test_a_git_diff_reaches_the_model_without_the_sections_of_excluded_files(
+    api, tokens, chat_model, world
+):
+    world.project.context_exclusions = "config/secrets.yml"
+    world.project.save()
+    user_section = (
+        "diff --git a/app/models/user.rb b/app/models/user.rb\n"
+        "--- a/app/models/user.rb\n+++ b/app/models/user.rb\n@@ -1 +1 @@\n-class User\n+class Person\n"
+    )
+    secret_section = (
+        "diff --git a/config/secrets.yml b/config/secrets.yml\n"
+        f"--- a/config/secrets.yml\n+++ b/config/secrets.yml\n@@ -1 +1 @@\n+{SECRET}\n"
+    )
+    diff = {"category": "local_git", "id": "git diff", "content": secret_section + user_section}
+
+    ask_about_the_project(api, tokens["bob"], world, [diff])
+
+    assert SECRET not in system_prompt(chat_model)
+    assert user_section.rstrip() in system_prompt(chat_model)
