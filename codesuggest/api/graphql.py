@@ -21,7 +21,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.scalar import ScalarDefinition
@@ -149,18 +149,24 @@ class GraphQLView(ApiView):
                 return graphql_errors("Variables are invalid JSON")
         if variables is not None and not isinstance(variables, dict):
             return graphql_errors("Variables must be a JSON object")
+        operation_name = params.get("operationName") or None
+        if operation_name is not None and not isinstance(operation_name, str):
+            return graphql_errors("operationName must be a string")
         assert self.graphql_schema is not None, "GraphQLView.as_view(graphql_schema=…)"
         try:
             result = self.graphql_schema.execute_sync(
                 query,
                 variable_values=variables,
                 context_value=Context(user=self.user, credential=self.credential),
-                operation_name=params.get("operationName") or None,
+                operation_name=operation_name,
                 allowed_operation_types=allowed,
             )
         except InvalidOperationTypeError:
             # GET must not change anything (GraphQL over HTTP).
             return graphql_errors("Mutations must be sent with POST", status=405)
+        except CannotGetOperationTypeError as error:
+            # No operation of that name, or several and none named.
+            return graphql_errors(error.as_http_error_reason())
         return Response(result_body(result))
 
 

@@ -277,3 +277,18 @@ def test_it_refuses_a_mutation_sent_with_get(api, tokens):
 
     assert response.status_code == 405
     assert set(response.json()) == {"errors"}
+
+
+def test_an_operation_name_the_document_does_not_hold_is_an_error_not_a_crash(api, tokens):
+    response = graphql(api, SUGGESTIONS_AVAILABLE, token=tokens["alice"], operation_name="nope")
+
+    assert response.status_code == 200
+    assert response.json() == {"errors": [{"message": 'Unknown operation named "nope".'}]}
+
+
+def test_an_operation_name_that_is_no_string_is_an_error(api, tokens):
+    body = {"query": GET_USER, "operationName": ["getUser"]}
+
+    response = api.post(GRAPHQL, body, HTTP_AUTHORIZATION=f"Bearer {tokens['alice']}")
+
+    assert response.json() == {"errors": [{"message": "operationName must be a string"}]}
