@@ -10,6 +10,13 @@ from tests.projects.test_admin import PROJECTS, project_form, run_action
 SECRET_URL = "https://alice:s3cret-token@git.example.com/acme/tools.git"
 
 
+@pytest.fixture(autouse=True)
+def engine_dir(settings, tmp_path):
+    """The test's own LOCAL_ENGINE_DIR: its projects' ids recur in every test's database, and a
+    run's locks left by another test would tell of a run that was lost."""
+    settings.LOCAL_ENGINE_DIR = tmp_path / "engine"
+
+
 def page(project) -> str:
     return f"{PROJECTS}{project.pk}/change/"
 
