@@ -111,7 +111,6 @@ def test_the_local_engine_cites_the_indexed_code_of_the_project_asked_about(
     assert "invoice_total" in response.json()
 
 
-
 def test_the_local_engine_never_cites_a_file_excluded_since_it_was_indexed(
     api, tokens, settings, tmp_path, world
 ):
@@ -137,6 +136,7 @@ def test_the_local_engine_never_cites_a_file_excluded_since_it_was_indexed(
     assert response.status_code == 201
     assert "invoice_discount" not in response.json()
     assert "0.42" not in response.json()
+
 
 def test_a_resource_reaches_every_provider_in_the_system_prompt(api, tokens, chat_model, world):
     ask(api, tokens["alice"], "Hi", resource_type="project", resource_id=world.project.pk)
