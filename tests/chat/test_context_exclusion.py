@@ -137,7 +137,8 @@ def test_a_git_diff_reaches_the_model_without_the_sections_of_excluded_files(
     world.project.save()
     user_section = (
         "diff --git a/app/models/user.rb b/app/models/user.rb\n"
-        "--- a/app/models/user.rb\n+++ b/app/models/user.rb\n@@ -1 +1 @@\n-class User\n+class Person\n"
+        "--- a/app/models/user.rb\n+++ b/app/models/user.rb\n"
+        "@@ -1 +1 @@\n-class User\n+class Person\n"
     )
     secret_section = (
         "diff --git a/config/secrets.yml b/config/secrets.yml\n"
