@@ -67,23 +67,30 @@ def _exclusions_of(project: Project) -> ContextExclusions:
     )
 
 
-# A URI's scheme and authority ("file://", "vscode-remote://ssh-remote%2Bhost"); a letter and
-# a colon alone are a Windows drive.
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
+# A URI's scheme ("file:/", "file://", "vscode-remote://ssh-remote%2Bhost", "git:/"); a letter
+# and a colon alone are a Windows drive.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
 _DRIVE = re.compile(r"[A-Za-z]:")
-# Whitespace and dots ending a part of a name (not a "." or ".." part), which Windows drops.
+# Whitespace and dots ending a part of a name (not a "." or ".." part), which Windows drops, and
+# the name of a file's main data stream, which Windows reads as the file.
 _PART_END = re.compile(r"(?<=[^/\\.\s])[\s.]+(?=[/\\]|$)")
+_DATA_STREAM = re.compile(r"::?\$DATA$", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=4096)  # retrieval asks it of each candidate snippet's path
 def repository_paths(file_name: str) -> frozenset[str]:
     """The paths in the repository that a client's `file_name` may stand for: the name as given
-    and as Windows or a Unicode-folding client reads it (_folded), each with "/" between parts
-    and "//", "." and ".." resolved. A name from an unknown root (absolute, a drive, a URI, or
-    climbing above its start) stands for each of its tails at a "/", as the checkout may start
-    at any of them: for exclusion, matching too many is safe, too few a leak."""
-    readings = {file_name, _folded(file_name)}
-    return frozenset(path for reading in readings for path in _paths_read(reading))
+    and as Windows or a Unicode-folding client reads it (_folded), a URI's path once decoded
+    read both ways too, each with "/" between parts and "//", "." and ".." resolved. A name from
+    an unknown root (absolute, a drive, a home, a URI, or climbing above its start) stands for
+    each of its tails at a "/", as the checkout may start at any of them: for exclusion,
+    matching too many is safe, too few a leak."""
+    paths: set[str] = set()
+    for name in {file_name, _folded(file_name)}:
+        path, rooted = _path_and_root(name)
+        for reading in {path, _folded(path)}:
+            paths.update(_paths_of(reading, rooted=rooted))
+    return frozenset(paths)
 
 
 def _folded(name: str) -> str:
@@ -92,11 +99,10 @@ def _folded(name: str) -> str:
     without the whitespace and dots around it or ending its parts."""
     name = unicodedata.normalize("NFKC", name)
     name = "".join(character for character in name if unicodedata.category(character) != "Cf")
-    return _PART_END.sub("", name.strip())
+    return _PART_END.sub("", _DATA_STREAM.sub("", name.strip()))
 
 
-def _paths_read(name: str) -> list[str]:
-    path, rooted = _path_and_root(name)
+def _paths_of(path: str, *, rooted: bool) -> list[str]:
     path = posixpath.normpath(path)
     climbs = path == ".." or path.startswith("../")
     parts = [part for part in path.split("/") if part not in ("", ".", "..")]
@@ -106,14 +112,14 @@ def _paths_read(name: str) -> list[str]:
 
 
 def _path_and_root(name: str) -> tuple[str, bool]:
-    """`name`'s path with "/" between its parts, and whether it starts at a root the rules
-    cannot know (a URI's, a drive's or "/")."""
+    """`name`'s path with "/" between its parts (a URI's decoded), and whether it starts at a
+    root the rules cannot know (a URI's, a drive's, a home's or "/")."""
     if _URI.match(name):
         return unquote(urlsplit(name).path).replace("\\", "/"), True
     path = name.replace("\\", "/")
     if _DRIVE.match(path):
         return path[2:], True
-    return path, path.startswith("/")
+    return path, path.startswith(("/", "~/"))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -47,6 +47,13 @@ NAMES_OF_EXCLUDED_FILES = {
         "\ufeff/home/dev/repo/config/credentials.yml",
         f"{full_width('config')}/credentials.yml",
         "config\uff0fcredentials.yml",  # a full-width "/"
+        "file:/home/dev/repo/config/credentials.yml",  # as Java's File.toURI() writes it
+        "git:/home/dev/repo/config/credentials.yml?%7B%22ref%22%3A%22~%22%7D",  # VS Code's
+        "file:///home/dev/repo/%EF%BD%83onfig/credentials.yml",  # a full-width "c", encoded
+        "file:///home/dev/repo/config/credentials.yml%20",
+        "file:///home/dev/repo/config/cred%E2%80%8Bentials.yml",
+        "~/repo/config/credentials.yml",
+        "config/credentials.yml::$DATA",  # Windows' name of the file's data
     ],
     "/config/credentials.yml": [
         "/home/dev/repo/config/credentials.yml",
