@@ -1,10 +1,11 @@
 """Duo Chat: asking (web process), answering (Celery worker), history and its purge."""
 
+import codecs
 import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +34,7 @@ from codesuggest.providers import (
     redact_text,
 )
 from projects import retrieval
-from projects.exclusions import NOTHING_EXCLUDED, ContextExclusions, context_exclusions
+from projects.exclusions import ContextExclusions, context_exclusions
 from projects.features import provider_config
 from projects.models import Group, Project, User
 
@@ -61,12 +62,14 @@ def chat_features_available(user: User) -> list[str]:
 # The additional-context categories that carry a file's text, named by its path in `id` or in
 # the metadata's `relativePath` (where GitLab's language server puts it).
 FILE_CATEGORIES = ("file", "snippet")
-# Git's output from the user's checkout (a diff, a log); a diff's sections are each about a file:
-# the lines naming it (`--- a/path`, `+++ b/path`, a rename's or copy's) end its header.
+# Git's output from the user's checkout (a diff, a log). A diff's sections are each about a file,
+# which their headers name: `--- a/path` and `+++ b/path` (any prefix, or none; in git's C-style
+# quotes when the name is not ASCII), a rename's or a copy's lines.
 GIT_CATEGORY = "local_git"
-_DIFF_SECTION = re.compile(r"(?m)^(?=diff --git )")
+_DIFF_FILE = re.compile(r"(?m)^(?=diff )")
+_UNIFIED_DIFF_FILE = re.compile(r"(?m)^(?=--- [^\n]*\n\+\+\+ )")
 _DIFF_PATH = re.compile(
-    r'(?m)^(?:--- "?a/|\+\+\+ "?b/|rename from |rename to |copy from |copy to )(.+?)"?\t?$'
+    r'(?m)^(?:---|\+\+\+|rename from|rename to|copy from|copy to) ("(?:[^"\\]|\\.)*"|[^\t\n]+)'
 )
 
 
@@ -130,23 +133,26 @@ def _visible_project(user: User, project_id: int) -> Project:
 def context_not_excluded(
     user: User, resource: Resource, additional_context: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The additional context less the files that their project excludes: the resource's, or
-    for a question about none, the project each file names (`metadata.project`, as GitLab's
-    language server sends it from an editor, with no resource) if the user may see it."""
-    if resource.project_id is not None:
-        project = Project.objects.select_related("group").filter(pk=resource.project_id).first()
-        rules = context_exclusions(project)
-        allowed = [_within_rules(item, rules) for item in additional_context]
-    else:
-        rules_by_path = {
-            path: context_exclusions(project)
-            for path in {_named_project(item) for item in additional_context} - {""}
-            if (project := Project.objects.visible_to(user, full_path=path)) is not None
-        }
-        allowed = [
-            _within_rules(item, rules_by_path.get(_named_project(item), NOTHING_EXCLUDED))
-            for item in additional_context
-        ]
+    """The additional context less the files that their project excludes: the resource's, and
+    the project each file names (`metadata.project`, as GitLab's language server sends it) if
+    the user may see it."""
+    resource_project = (
+        Project.objects.select_related("group").filter(pk=resource.project_id).first()
+        if resource.project_id is not None
+        else None
+    )
+    named_projects = {
+        path: Project.objects.visible_to(user, full_path=path)
+        for path in {_named_project(item) for item in additional_context} - {""}
+    }
+    allowed = [
+        _within_rules(
+            item,
+            context_exclusions(resource_project),
+            context_exclusions(named_projects.get(_named_project(item))),
+        )
+        for item in additional_context
+    ]
     return [item for item in allowed if item is not None]
 
 
@@ -162,26 +168,51 @@ def project_of_context(
     return Resource(project_id=project.pk) if project is not None else resource
 
 
-def _within_rules(item: dict[str, Any], rules: ContextExclusions) -> dict[str, Any] | None:
+def _within_rules(item: dict[str, Any], *rule_sets: ContextExclusions) -> dict[str, Any] | None:
     """The item as the rules let it reach the model: a file they exclude not at all, a Git diff
     without the sections about the files they exclude."""
-    if any(rules.excludes(path) for path in _file_paths(item)):
+
+    def excluded(path: str) -> bool:
+        return any(rules.excludes(path) for rules in rule_sets)
+
+    if any(map(excluded, _file_paths(item))):
         return None
     if item["category"] == GIT_CATEGORY:
-        content = _diff_without(item["content"], rules.excludes)
-        return {**item, "content": content} if content.strip() else None
+        sections = _diff_sections(item["content"])
+        kept = "".join(s for s in sections if not any(map(excluded, _diff_paths(s))))
+        return {**item, "content": kept} if kept.strip() else None
     return item
 
 
-def _diff_without(diff: str, excluded: Callable[[str], bool]) -> str:
-    sections = _DIFF_SECTION.split(diff)
-    return "".join(s for s in sections if not any(map(excluded, _DIFF_PATH.findall(s))))
-
-
 def _named_project(item: dict[str, Any]) -> str:
+    """The project path an item names (GitLab's language server writes it from the Git
+    remote), as a full path: without the slashes, spaces or `.git` around it."""
     project = (item.get("metadata") or {}).get("project")
-    of_a_project = item["category"] in (*FILE_CATEGORIES, GIT_CATEGORY)
-    return project if of_a_project and isinstance(project, str) else ""
+    if item["category"] not in (*FILE_CATEGORIES, GIT_CATEGORY) or not isinstance(project, str):
+        return ""
+    return project.strip().strip("/").removesuffix(".git")
+
+
+def _diff_sections(diff: str) -> Iterator[str]:
+    """The diff cut before each file's header: `diff --git …`, or in a plain `diff -u` (none of
+    those) its `---` and `+++` lines."""
+    for part in _DIFF_FILE.split(diff):
+        yield from [part] if part.startswith("diff ") else _UNIFIED_DIFF_FILE.split(part)
+
+
+def _diff_paths(section: str) -> list[str]:
+    """The paths a diff section's header names, each also without its first part (git's `a/`,
+    `b/`, `i/`, `w/` or any --src-prefix): matching one too many is safe, too few a leak."""
+    paths = [_unquoted(name.strip()) for name in _DIFF_PATH.findall(section)]
+    named = [path for path in paths if path != "/dev/null"]
+    return [*named, *(path.split("/", 1)[1] for path in named if "/" in path)]
+
+
+def _unquoted(name: str) -> str:
+    """A name as git writes it, in C-style quotes with octal escapes when it is not ASCII."""
+    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
+        return name
+    return codecs.escape_decode(name[1:-1].encode())[0].decode("utf-8", errors="replace")
 
 
 def _file_paths(item: dict[str, Any]) -> list[str]:
@@ -386,12 +417,20 @@ def _answer(question_id: int, attempt: int) -> None:
 
 def _with_secrets_masked(item: dict[str, Any]) -> dict[str, Any]:
     """The item with its content's secrets masked as its file's type says: a bare `password: x`
-    is one in YAML and `.env` files. The provider is sent the whole prompt masked again, but
-    under no file's name."""
-    content = item["content"]
-    for name in _file_paths(item):
-        content = redact_text(content, file_name=name)
-    return {**item, "content": content}
+    is one in YAML and `.env` files; a Git diff's sections each as their own file's. The
+    provider is sent the whole prompt masked again, but under no file's name."""
+    if item["category"] == GIT_CATEGORY:
+        sections = _diff_sections(item["content"])
+        return {**item, "content": "".join(_masked(s, _diff_paths(s)) for s in sections)}
+    metadata = item.get("metadata") or {}
+    names = [name for name in (item["id"], metadata.get("relativePath")) if isinstance(name, str)]
+    return {**item, "content": _masked(item["content"], names)}
+
+
+def _masked(text: str, file_names: Sequence[str]) -> str:
+    for file_name in file_names or [""]:
+        text = redact_text(text, file_name=file_name)
+    return text
 
 
 def retrieved_context(question: Message, project: Project | None) -> list[dict[str, Any]]:
@@ -410,7 +449,12 @@ def retrieved_context(question: Message, project: Project | None) -> list[dict[s
         ),
     )
     return [
-        {"category": "snippet", "id": f"{s.path}:{s.first_line}", "content": s.text}
+        {
+            "category": "snippet",
+            "id": f"{s.path}:{s.first_line}",
+            "content": s.text,
+            "metadata": {"relativePath": s.path},
+        }
         for s in snippets
     ]
 

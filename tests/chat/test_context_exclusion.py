@@ -150,3 +150,39 @@ def test_a_git_diff_reaches_the_model_without_the_sections_of_excluded_files(
 
     assert SECRET not in system_prompt(chat_model)
     assert user_section.rstrip() in system_prompt(chat_model)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("config/secrets.yml", "config/secrets.yml"),  # git diff --no-prefix
+        ("i/config/secrets.yml", "w/config/secrets.yml"),  # diff.mnemonicPrefix
+        ('"a/config/s\\303\\251crets.yml"', '"b/config/s\\303\\251crets.yml"'),  # quoted
+    ],
+)
+def test_a_git_diff_loses_an_excluded_files_section_however_git_names_it(
+    api, tokens, chat_model, world, old, new
+):
+    world.project.context_exclusions = "config/secrets.yml\nconfig/sécrets.yml"
+    world.project.save()
+    diff = f"diff --git {old} {new}\n--- {old}\n+++ {new}\n@@ -1 +1 @@\n+{SECRET}\n"
+    kept = "diff --git a/x.rb b/x.rb\n--- a/x.rb\n+++ b/x.rb\n"
+    item = {"category": "local_git", "id": "git diff", "content": diff + kept}
+
+    ask_about_the_project(api, tokens["bob"], world, [item])
+
+    assert SECRET not in system_prompt(chat_model)
+    assert kept.strip() in system_prompt(chat_model)
+
+
+def test_a_file_is_held_to_the_rules_of_the_project_it_names_and_of_the_one_asked_about(
+    api, tokens, chat_model, world
+):
+    world.public_project.context_exclusions = "config/secrets.yml"
+    world.public_project.save()
+    item = language_server_file(world, "config/secrets.yml", SECRET)
+    item["metadata"]["project"] = f"/{world.public_project.full_path}.git "
+
+    ask_about_the_project(api, tokens["bob"], world, [item])
+
+    assert SECRET not in system_prompt(chat_model)

@@ -5,7 +5,7 @@ additional context, never from an excluded file."""
 import pytest
 
 from tests.chat.conftest import ask, system_prompt
-from tests.completions.test_retrieval import SNIPPET_LINE, checkout  # noqa: F401
+from tests.completions.test_retrieval import SNIPPET_LINE, checkout, index  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("checkout")]
 
@@ -86,3 +86,24 @@ def test_files_naming_a_project_the_user_may_not_see_bring_none_of_its_code(
 
     assert response.status_code == 201
     assert SNIPPET_LINE not in system_prompt(chat_model)
+
+
+def test_a_snippet_is_masked_as_its_files_type_says(
+    api,
+    tokens,
+    chat_model,
+    world,
+    checkout,  # noqa: F811
+):
+    # A bare `password: value` is a secret in YAML; in a question's prose only when it has digits.
+    (checkout / "config").mkdir()
+    (checkout / "config" / "shipping.yml").write_text(
+        "shipping_rate:\n  parcel_weight: kg\n  destination_zone: eu\n"
+        "  password: LettersOnlyShippingSecret\n"
+    )
+    index(checkout)
+
+    ask_about(api, tokens["bob"], world.project)
+
+    assert "parcel_weight: kg" in system_prompt(chat_model)
+    assert "LettersOnlyShippingSecret" not in system_prompt(chat_model)

@@ -92,3 +92,14 @@ def test_a_question_quoting_a_configuration_file_reaches_the_model_without_its_s
     assert sent_messages(chat_model) == [
         ("user", f"My .env has DB_PASSWORD={MARKER} and the app says:\npassword: {MARKER}")
     ]
+
+
+def test_each_file_of_a_git_diff_is_masked_as_its_own_type_says(api, tokens, chat_model):
+    diff = "diff --git a/.env b/.env\n--- a/.env\n+++ b/.env\n@@ -0,0 +1 @@\n"
+    diff += "+DB_PASSWORD=correcthorsebatterystaple\n"
+    context = [{"category": "local_git", "id": "git diff", "content": diff}]
+
+    ask(api, tokens["alice"], "Why does the login fail?", additional_context=context)
+
+    assert "correcthorse" not in sent(chat_model)
+    assert f"+DB_PASSWORD={MARKER}" in system_prompt(chat_model)
