@@ -49,13 +49,18 @@ LONGEST_LINE_SCANNED = 5_000
 # secret is never kept.
 CLEAN_LINES_KEPT = 100_000
 # `.env` files, which detect-secrets does not know, are configuration files.
-DOTENV = re.compile(r"(^|[/\\])\.env(\.[\w-]+)?$|\.env$")
+DOTENV = re.compile(r"(^|/)\.env(\.[\w-]+)?$|\.env$")
 CONFIGURATION_FILE = "settings.cfg"  # a name detect-secrets reads as a configuration file's
-# In text of no file, a bare `PASSWORD=value` (as a configuration file has it) is masked when the
-# value's first word looks like a credential: 8 characters or more, letters and digits among
-# them, and not a dotted name (`settings.SECRET_KEY_2`). Code in the same text, read so, finds
-# `password: str` and `password: raise ValueError(...`.
-_CREDENTIAL_LIKE = re.compile(r"(?!\w+(?:\.\w+)+$)(?=.*\d)(?=.*[^\W\d_])[^\s()\[\]{}<>,;'\"`]{8,}")
+# In text of no file (a chat question, the conversation), each bare assignment to a name holding
+# one of detect-secrets' keywords or "token" (`DB_PASSWORD=…`, `export GITLAB_TOKEN=…`,
+# `password: …`, a Makefile's `:=`) is masked when its value looks like a credential: 8
+# characters or more, letters and digits among them, not a dotted name (`settings.SECRET_KEY_2`).
+# Code in the same text keeps `password: str` and `password: raise ValueError(...`.
+_BARE_ASSIGNMENT = re.compile(
+    r"(?i)[\w.-]*(?:" + "|".join([*DENYLIST, "token"]) + r")[\w.-]*['\"]?\s*(?:[:?]?=|:)\s*"
+    r"['\"]?([^\s'\"`,;()\[\]{}<>]+?)[.,;:!?]*(?=[\s'\"`,;()\[\]{}<>]|$)"
+)
+_CREDENTIAL_LIKE = re.compile(r"(?!\w+(?:\.\w+)+$)(?=.*\d)(?=.*[^\W\d_]).{8,}")
 
 # detect-secrets' keywords (`api_?key`, `password`...) each hold "pass", "pwd", "secret" or
 # "contrase", or end in "key" after one of its prefixes, which this looks behind the "key" for.
@@ -176,7 +181,9 @@ def redact_text(text: str, *, file_name: str = "") -> str:
     question, the conversation) is read as both: it may quote either."""
     if "PRIVATE KEY" in text or "PuTTY-User-Key-File" in text:
         text = _mask_private_keys(text)
-    prose = not file_name
+    prose = not file_name.strip()
+    # As Windows reads a name (`.env.` is `.env`), with its extension in any case (`DB.YML`).
+    file_name = file_name.strip().rstrip(". ").replace("\\", "/").lower()
     if DOTENV.search(file_name):
         file_name = CONFIGURATION_FILE
     kind = (determine_file_type(file_name), prose)
@@ -271,16 +278,8 @@ def _secrets_in_line(
 ) -> set[str]:
     found = {secret for plugin in plugins for secret in _findings(plugin, line, file_name)}
     if prose:
-        found.update(
-            word
-            for plugin in plugins
-            if isinstance(plugin, KeywordDetector)
-            # A configuration file's value runs to the line's end; in prose the words go on.
-            for word in (
-                secret.split()[0] for secret in _findings(plugin, line, CONFIGURATION_FILE)
-            )
-            if _CREDENTIAL_LIKE.fullmatch(word)
-        )
+        values = (match.group(1) for match in _BARE_ASSIGNMENT.finditer(line))
+        found.update(value for value in values if _CREDENTIAL_LIKE.fullmatch(value))
     return found
 
 

@@ -389,3 +389,28 @@ def test_a_bearer_token_is_masked_whoever_issued_it():
         f"curl -H 'Authorization: bearer {MARKER}'",
         "# Bearer tokens expire after an hour",
     ]
+
+
+def test_text_of_no_file_loses_every_credential_assigned_on_a_line_whatever_follows_it():
+    text = "\n".join(
+        [
+            "I set DB_PASSWORD=Hist0ry-42x, but the login fails",
+            "env DB_PASSWORD=Abc12345xyz SECRET_KEY=Zq8fK2mP9xL ./run",
+            "export GITLAB_TOKEN=Zq8fK2mP9xLw",
+            "DB_PASSWORD := S3cretPw9x",
+            "max_tokens = 1024",
+        ]
+    )
+
+    assert redact_text(text).split("\n") == [
+        f"I set DB_PASSWORD={MARKER}, but the login fails",
+        f"env DB_PASSWORD={MARKER} SECRET_KEY={MARKER} ./run",
+        f"export GITLAB_TOKEN={MARKER}",
+        f"DB_PASSWORD := {MARKER}",
+        "max_tokens = 1024",
+    ]
+
+
+@pytest.mark.parametrize("file_name", ["config/DB.YML", "config/.ENV", ".env.", "deploy\\.env"])
+def test_a_files_type_is_read_from_its_name_in_any_case_as_windows_reads_it(file_name):
+    assert redact_text("password: LettersOnly", file_name=file_name) == f"password: {MARKER}"
