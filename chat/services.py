@@ -34,7 +34,12 @@ from codesuggest.providers import (
     redact_text,
 )
 from projects import retrieval
-from projects.exclusions import ContextExclusions, context_exclusions
+from projects.exclusions import (
+    NOTHING_EXCLUDED,
+    ContextExclusions,
+    context_exclusions,
+    group_context_exclusions,
+)
 from projects.features import provider_config
 from projects.models import Group, Project, User
 
@@ -136,24 +141,31 @@ def context_not_excluded(
     """The additional context less the files that their project excludes: the resource's, and
     the project each file names (`metadata.project`, as GitLab's language server sends it) if
     the user may see it."""
-    resource_project = (
-        Project.objects.select_related("group").filter(pk=resource.project_id).first()
-        if resource.project_id is not None
-        else None
-    )
+    resource_rules = _resource_exclusions(resource)
     named_projects = {
         path: Project.objects.visible_to(user, full_path=path)
         for path in {_named_project(item) for item in additional_context} - {""}
     }
     allowed = [
         _within_rules(
-            item,
-            context_exclusions(resource_project),
-            context_exclusions(named_projects.get(_named_project(item))),
+            item, resource_rules, context_exclusions(named_projects.get(_named_project(item)))
         )
         for item in additional_context
     ]
     return [item for item in allowed if item is not None]
+
+
+def _resource_exclusions(resource: Resource) -> ContextExclusions:
+    """The rules of the project, or the group, a question is about."""
+    if resource.project_id is not None:
+        project = Project.objects.select_related("group").filter(pk=resource.project_id).first()
+        return context_exclusions(project)
+    group = (
+        Group.objects.filter(pk=record_id(resource.id)).first()
+        if resource.type == "group"
+        else None
+    )
+    return group_context_exclusions(group) if group is not None else NOTHING_EXCLUDED
 
 
 def project_of_context(

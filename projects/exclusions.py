@@ -9,6 +9,7 @@ import functools
 import posixpath
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -56,8 +57,17 @@ def _key(project: Project) -> str:
     return f"context-exclusions:{project.pk}"
 
 
+def group_context_exclusions(group: Group) -> ContextExclusions:
+    """The rules of the group and of the groups above it, which every project below it obeys:
+    what the files of a question about the group are held to."""
+    return _exclusions_of_owners(group.lineage())
+
+
 def _exclusions_of(project: Project) -> ContextExclusions:
-    owners: list[Group | Project] = [*project.group.lineage(), project]
+    return _exclusions_of_owners([*project.group.lineage(), project])
+
+
+def _exclusions_of_owners(owners: Sequence[Group | Project]) -> ContextExclusions:
     return ContextExclusions(
         tuple(
             tuple(owner.context_exclusions.splitlines())

@@ -186,3 +186,22 @@ def test_a_file_is_held_to_the_rules_of_the_project_it_names_and_of_the_one_aske
     ask_about_the_project(api, tokens["bob"], world, [item])
 
     assert SECRET not in system_prompt(chat_model)
+
+
+def test_a_question_about_a_group_holds_its_files_to_the_groups_rules(
+    api, tokens, chat_model, world
+):
+    world.group.context_exclusions = "config/secrets.yml"
+    world.group.save()
+    context = [{"category": "file", "id": "config/secrets.yml", "content": SECRET}]
+
+    ask(
+        api,
+        tokens["bob"],
+        "What does this code do?",
+        resource_type="group",
+        resource_id=world.subgroup.pk,
+        additional_context=context,
+    )
+
+    assert SECRET not in system_prompt(chat_model)
