@@ -80,7 +80,7 @@ TRIGGERS: dict[str, tuple[Trigger, ...]] = {
     "AWS Access Key": ("a3t", "abia", "acca", "akia", "asia", "aws"),
     "Azure Storage Account access key": ("accountkey=",),
     "Basic Auth Credentials": (re.compile(r"://[^\s/@:]*:[^\s/@:]+@"),),
-    "Bearer Token": ("bearer",),
+    "Bearer Token": ("bearer", "authorization"),
     "Cloudant Credentials": (
         "cloudant",
         re.compile(r"cl(?:oudant|ou)?[-_]?(?:api)?(?:key|pw|pass|token)"),
@@ -134,11 +134,15 @@ class _BasicAuthDetector(BasicAuthDetector):
 
 
 class _BearerTokenDetector(RegexBasedDetector):
-    """A token sent as `Authorization: Bearer ...`, which no plugin of detect-secrets finds
-    unless its issuer's prefix gives it away."""
+    """A token sent as `Authorization: Bearer ...` (or a user and password as `Authorization:
+    Basic ...`), which no plugin of detect-secrets finds unless its issuer's prefix gives it
+    away."""
 
     secret_type = "Bearer Token"  # noqa: S105 (a kind of secret, not one)
-    denylist = [re.compile(r"\b[Bb]earer\s+([\w~+/.-]{16,}=*)")]
+    denylist = [
+        re.compile(r"\b[Bb]earer\s+([\w~+/.-]{16,}=*)"),
+        re.compile(r"""(?i)authorization['"]?\s*[:=,]\s*['"]?basic\s+([\w+/.-]{8,}=*)"""),
+    ]
 
 
 # Plugins of this service's, beside (or instead of, for the same type) detect-secrets' own.

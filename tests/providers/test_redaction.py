@@ -375,19 +375,21 @@ def test_a_urls_password_is_masked_with_no_user_name_before_it():
     )
 
 
-def test_a_bearer_token_is_masked_whoever_issued_it():
+def test_an_authorization_headers_credentials_are_masked_whoever_issued_them():
     text = "\n".join(
         [
             'headers = {"Authorization": "Bearer 8c1f0e2a9b7d4c3e5f6a7b8c9d0e1f2a"}',
             "curl -H 'Authorization: bearer abcDEF123-ghiJKL456.mnoPQR789'",
-            "# Bearer tokens expire after an hour",
+            "curl -H 'Authorization: Basic YWRtaW46aHVudGVyMg=='",
+            "# Bearer tokens expire after an hour; Basic authentication is disabled",
         ]
     )
 
     assert redact_text(text, file_name="client.py").split("\n") == [
         f'headers = {{"Authorization": "Bearer {MARKER}"}}',
         f"curl -H 'Authorization: bearer {MARKER}'",
-        "# Bearer tokens expire after an hour",
+        f"curl -H 'Authorization: Basic {MARKER}'",
+        "# Bearer tokens expire after an hour; Basic authentication is disabled",
     ]
 
 
