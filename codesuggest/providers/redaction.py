@@ -56,10 +56,12 @@ CONFIGURATION_FILE = "settings.cfg"  # a name detect-secrets reads as a configur
 # `password: …`, a Makefile's `:=`) is masked when its value looks like a credential: 8
 # characters or more, letters and digits among them, not a dotted name (`settings.SECRET_KEY_2`).
 # Code in the same text keeps `password: str` and `password: raise ValueError(...`.
+# Possessive (`++`), so that a long line is read in one pass: with backtracking, a line of
+# "token" repeated took minutes.
 _BARE_ASSIGNMENT = re.compile(
-    r"(?i)[\w.-]*(?:" + "|".join([*DENYLIST, "token"]) + r")[\w.-]*['\"]?\s*(?:[:?]?=|:)\s*"
-    r"['\"]?([^\s'\"`,;()\[\]{}<>]+?)[.,;:!?]*(?=[\s'\"`,;()\[\]{}<>]|$)"
+    r"""(?<![\w.-])([\w.-]++)['"]?\s*+(?:[:?]?=|:)\s*+['"]?([^\s'"`,;()\[\]{}<>]++)"""
 )
+_SECRET_NAME = re.compile("|".join([*DENYLIST, "token"]), re.IGNORECASE)
 _CREDENTIAL_LIKE = re.compile(r"(?!\w+(?:\.\w+)+$)(?=.*\d)(?=.*[^\W\d_]).{8,}")
 
 # detect-secrets' keywords (`api_?key`, `password`...) each hold "pass", "pwd", "secret" or
@@ -282,7 +284,11 @@ def _secrets_in_line(
 ) -> set[str]:
     found = {secret for plugin in plugins for secret in _findings(plugin, line, file_name)}
     if prose:
-        values = (match.group(1) for match in _BARE_ASSIGNMENT.finditer(line))
+        values = (
+            value.rstrip(".:!?")  # the sentence's, not the value's
+            for name, value in _BARE_ASSIGNMENT.findall(line)
+            if _SECRET_NAME.search(name)
+        )
         found.update(value for value in values if _CREDENTIAL_LIKE.fullmatch(value))
     return found
 

@@ -2,6 +2,7 @@
 secret's value masked, the code around it kept (codesuggest/providers/redaction.py)."""
 
 import logging
+import multiprocessing
 from collections.abc import Generator
 from contextlib import closing
 from dataclasses import replace
@@ -416,3 +417,16 @@ def test_text_of_no_file_loses_every_credential_assigned_on_a_line_whatever_foll
 @pytest.mark.parametrize("file_name", ["config/DB.YML", "config/.ENV", ".env.", "deploy\\.env"])
 def test_a_files_type_is_read_from_its_name_in_any_case_as_windows_reads_it(file_name):
     assert redact_text("password: LettersOnly", file_name=file_name) == f"password: {MARKER}"
+
+
+@pytest.mark.parametrize("line", ["token" * 999, "a" * 2500 + "token" + "a" * 2490])
+def test_a_long_line_of_prose_is_read_in_one_pass(line):
+    # Read with backtracking, the first took five minutes: a chat question could hold a worker.
+    # In a process of its own, which can be stopped: a regex holds the GIL until it ends.
+    reader = multiprocessing.get_context("fork").Process(target=redact_text, args=(line,))
+    reader.start()
+    reader.join(timeout=10)
+    finished = not reader.is_alive()
+    reader.kill()
+
+    assert finished
