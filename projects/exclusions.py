@@ -28,6 +28,8 @@ class ContextExclusions:
     def excludes(self, path: str) -> bool:
         """Whether the file at `path` (relative to the repository's root, or as an editor names
         it: see repository_paths) must stay out of every prompt, index and retrieval."""
+        if len(path) > MAX_NAME_CHARS:
+            return bool(self.rule_sets)  # names no file, and is not read: see repository_paths
         paths = repository_paths(path)
         return any(_compiled(rules).match_file(p) for rules in self.rule_sets for p in paths)
 
@@ -77,6 +79,8 @@ def _exclusions_of_owners(owners: Sequence[Group | Project]) -> ContextExclusion
     )
 
 
+# Longer than any path a system takes (Linux's PATH_MAX): a name that no file has.
+MAX_NAME_CHARS = 4096
 # A URI's scheme ("file:/", "file://", "vscode-remote://ssh-remote%2Bhost", "git:/"); a letter
 # and a colon alone are a Windows drive.
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
@@ -95,6 +99,8 @@ def repository_paths(file_name: str) -> frozenset[str]:
     an unknown root (absolute, a drive, a home, a URI, or climbing above its start) stands for
     each of its tails at a "/", as the checkout may start at any of them: for exclusion,
     matching too many is safe, too few a leak."""
+    if len(file_name) > MAX_NAME_CHARS:
+        return frozenset()  # its tails alone would take the square of its length to write
     paths: set[str] = set()
     for name in {file_name, _folded(file_name)}:
         path, rooted = _path_and_root(name)

@@ -205,3 +205,16 @@ def test_a_question_about_a_group_holds_its_files_to_the_groups_rules(
     )
 
     assert SECRET not in system_prompt(chat_model)
+
+
+def test_a_name_longer_than_any_path_is_excluded_where_rules_apply(api, tokens, chat_model, world):
+    world.project.context_exclusions = "config/secrets.yml"
+    world.project.save()
+    # Read as an absolute name, its tails alone would take gigabytes to write.
+    name = "/" + "a/" * 50_000 + "x.py"
+    item = {"category": "file", "id": "x.py", "content": SECRET, "metadata": {"relativePath": name}}
+
+    response = ask_about_the_project(api, tokens["bob"], world, [item])
+
+    assert response.status_code == 201
+    assert SECRET not in system_prompt(chat_model)
